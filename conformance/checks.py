@@ -1,0 +1,123 @@
+"""Small named checks of one exchange against one operation of one spec version.
+
+Each check returns a list of Problems and knows nothing of pytest: tests compose them and the
+recorder keeps their results.  `CHECKS` is the order in which `run_checks` applies them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from conformance.exchange import Exchange
+from conformance.spec import Operation, Spec
+
+JSON_TYPES = ("application/json",)
+NO_BODY_STATUSES = (204, 304)
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    message: str
+    pointer: str = ""  # JSON pointer into the body, for schema problems
+
+
+def _declared(op: Operation, status: int) -> bool:
+    return str(status) in op.responses or "default" in op.responses
+
+
+def status_declared(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
+    if _declared(op, ex.status):
+        return []
+    return [Problem("status_declared",
+                    f"{op.id} at API {spec.version} answered {ex.status}, which the spec does not declare "
+                    f"(declared: {', '.join(op.statuses)}); body: {ex.excerpt(200)!r}")]
+
+
+def _response_is_json(spec: Spec, op: Operation, ex: Exchange) -> bool:
+    """Whether the body should be JSON: errors always are; otherwise when the op produces JSON only."""
+    if ex.status >= 400:
+        return True
+    schema = spec.response_schema(op, ex.status)
+    if not schema:
+        return False
+    produces = [p for p in op.produces if p]
+    return any(p in JSON_TYPES for p in produces) and not any(
+        p.startswith(("application/vnd.docker", "application/x-tar", "text/plain", "application/octet-stream"))
+        for p in produces)
+
+
+def content_type(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
+    if ex.status in NO_BODY_STATUSES or not ex.body:
+        return []
+    media = ex.media_type
+    if ex.status >= 400:
+        ok = media in JSON_TYPES
+        wanted = "application/json (errors are ErrorResponse JSON)"
+    elif _response_is_json(spec, op, ex):
+        ok = media in JSON_TYPES
+        wanted = "application/json"
+    else:
+        return []  # streams and text: their framing checks own the media type
+    if ok:
+        return []
+    return [Problem("content_type", f"{op.id} {ex.status}: Content-Type {media or '(none)'!r}, expected {wanted}")]
+
+
+def body_schema(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
+    if ex.status in NO_BODY_STATUSES or not _declared(op, ex.status):
+        return []
+    schema = spec.response_schema(op, ex.status)
+    if not schema or not _response_is_json(spec, op, ex) or ex.media_type not in JSON_TYPES:
+        return []
+    try:
+        body = json.loads(ex.body)
+    except ValueError as exc:
+        return [Problem("body_schema", f"{op.id} {ex.status}: body is not JSON ({exc}): {ex.excerpt(120)!r}")]
+    found = spec.validator.problems(f"{op.id}:{ex.status}", schema, body, size=len(ex.body))
+    return [Problem("body_schema", f"{op.id} {ex.status} at API {spec.version}: {p}", p.pointer) for p in found]
+
+
+def error_body(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
+    """Error statuses carry ErrorResponse JSON ({"message": string}), declared or not."""
+    if ex.status < 400:
+        return []
+    try:
+        body = json.loads(ex.body)
+    except ValueError:
+        return [Problem("error_body", f"{op.id} {ex.status}: error body is not JSON: {ex.excerpt(120)!r}")]
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        return [Problem("error_body", f"{op.id} {ex.status}: error body lacks a string `message`: {ex.excerpt(120)!r}")]
+    return []
+
+
+def complete_read(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
+    if ex.timed_out:
+        return [Problem("complete_read", f"{op.id}: the response did not end within the time limit "
+                                         f"({ex.elapsed:.1f} s, {len(ex.body)} bytes read)")]
+    return []
+
+
+Check = Callable[[Spec, Operation, Exchange], list[Problem]]
+CHECKS: dict[str, Check] = {
+    "status_declared": status_declared,
+    "complete_read": complete_read,
+    "content_type": content_type,
+    "body_schema": body_schema,
+    "error_body": error_body,
+}
+
+
+def run_checks(spec: Spec, op: Operation, ex: Exchange, names: Iterable[str] | None = None) -> dict[str, list[Problem]]:
+    """Every named check's problems (an empty list means it passed)."""
+    return {name: CHECKS[name](spec, op, ex) for name in (names or CHECKS)}
+
+
+def status_expected(op: Operation, ex: Exchange, expected: Iterable[int]) -> list[Problem]:
+    wanted = sorted(set(expected))
+    if ex.status in wanted:
+        return []
+    return [Problem("status_expected", f"{op.id}: expected HTTP {'/'.join(map(str, wanted))}, got {ex.status}: "
+                                       f"{ex.excerpt(200)!r}")]

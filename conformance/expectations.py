@@ -1,0 +1,123 @@
+"""Expectations kept as data: spec errata, known deviations of target kinds, ineligible operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.versions import VersionError, parse
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+class ExpectationsError(ValueError):
+    """A malformed errata, deviations or ineligible file."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One spec erratum or known deviation: which problems it explains, and why."""
+
+    id: str
+    state: str  # "spec-erratum" | "known-deviation"
+    operations: tuple[str, ...]  # glob patterns
+    check: str
+    versions: tuple[str, str]
+    targets: tuple[str, ...]  # target kinds, () = any
+    pointer: str  # glob on the problem's JSON pointer; "" = any
+    message: str  # glob on the problem message; "" = any
+    reason: str
+    link: str = ""
+
+    def matches(self, kind: str, version: str, operation: str, check: str, pointer: str, message: str) -> bool:
+        if check != self.check or (self.targets and kind not in self.targets):
+            return False
+        if not any(fnmatchcase(operation, pat) for pat in self.operations):
+            return False
+        if not parse(self.versions[0]) <= parse(version) <= parse(self.versions[1]):
+            return False
+        if self.pointer and not fnmatchcase(pointer, self.pointer):
+            return False
+        return not self.message or fnmatchcase(message, self.message)
+
+
+def _versions(text: Any, where: str) -> tuple[str, str]:
+    text = str(text or "1.0-9.99")
+    first, _, last = text.partition("-")
+    try:
+        parse(first)
+        parse(last or first)
+    except VersionError as exc:
+        raise ExpectationsError(f"{where}: versions: {exc}") from exc
+    return first, last or first
+
+
+def _entry(raw: Any, state: str, where: str) -> Expectation:
+    if not isinstance(raw, dict):
+        raise ExpectationsError(f"{where}: each entry must be a mapping")
+    for key in ("id", "operations", "check"):
+        if key not in raw:
+            raise ExpectationsError(f"{where}: entry {raw.get('id', '?')!r} lacks `{key}`")
+    ops = raw["operations"]
+    ops = (ops,) if isinstance(ops, str) else tuple(ops)
+    targets = raw.get("targets") or ()
+    reason = raw.get("reason") or raw.get("why") or ""
+    if state == "spec-erratum":
+        missing = [k for k in ("spec_says", "engine_does", "why") if not raw.get(k)]
+        if missing:
+            raise ExpectationsError(f"{where}: erratum {raw['id']!r} lacks {', '.join(missing)}")
+        reason = f"{raw['why']} (spec: {raw['spec_says']}; engine: {raw['engine_does']})"
+    return Expectation(
+        id=str(raw["id"]), state=state, operations=ops, check=str(raw["check"]),
+        versions=_versions(raw.get("versions"), f"{where} {raw['id']}"),
+        targets=(targets,) if isinstance(targets, str) else tuple(targets),
+        pointer=str(raw.get("pointer", "")), message=str(raw.get("message", "")),
+        reason=str(reason), link=str(raw.get("link", "")),
+    )
+
+
+def load_expectations(path: Path, state: str) -> list[Expectation]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ExpectationsError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ExpectationsError(f"{path} is not valid YAML: {exc}") from exc
+    entries = raw.get("entries", []) if isinstance(raw, dict) else raw
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ExpectationsError(f"{path}: expected a list of entries (or a mapping with `entries:`)")
+    return [_entry(item, state, str(path)) for item in entries]
+
+
+def load_ineligible(path: Path = SCHEMAS_DIR / "ineligible.yaml") -> dict[str, str]:
+    """operationId -> the concrete reason it has no scenario."""
+    if not path.exists():
+        return {}
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()):
+        raise ExpectationsError(f"{path}: expected `OperationId: reason` lines with a reason each")
+    return raw
+
+
+class ExpectationBook:
+    """All errata and deviations in force for one session; classifies problems."""
+
+    def __init__(self, entries: list[Expectation]):
+        self.entries = entries
+
+    @classmethod
+    def load(cls, errata: Path | None = SCHEMAS_DIR / "errata.yaml", deviations: list[Path] = ()) -> ExpectationBook:
+        entries = load_expectations(errata, "spec-erratum") if errata and errata.exists() else []
+        for path in deviations:
+            entries += load_expectations(path, "known-deviation")
+        return cls(entries)
+
+    def explain(self, kind: str, version: str, operation: str, check: str, pointer: str,
+                message: str) -> Expectation | None:
+        return next((e for e in self.entries if e.matches(kind, version, operation, check, pointer, message)), None)

@@ -1,0 +1,87 @@
+"""Outcomes: what each check concluded for (target, version, operation, scenario), as plain data.
+
+Outcomes travel on pytest reports (user_properties) so pytest-xdist workers hand them to the
+controller, which writes reports/results.json for the matrix and reports.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.checks import Problem
+from conformance.exchange import Exchange
+from conformance.expectations import Expectation
+
+# Check and test states, worst first: a cell shows the worst state of its checks.
+STATES = ("error", "fail", "known-deviation", "spec-erratum", "pass", "skip", "n/a")
+USER_PROPERTY = "dac_outcome"
+
+
+@dataclass
+class Finding:
+    check: str
+    message: str
+    pointer: str
+    state: str  # fail | spec-erratum | known-deviation
+    expectation: str = ""  # id of the erratum/deviation that explains it
+    reason: str = ""
+
+
+@dataclass
+class Outcome:
+    operation: str
+    tag: str
+    version: str
+    scenario: str
+    status: int
+    checks: dict[str, str]  # check name -> state
+    findings: list[Finding] = field(default_factory=list)
+    exchange: dict[str, Any] | None = None  # redacted excerpt, kept when something did not pass
+
+    @property
+    def state(self) -> str:
+        states = set(self.checks.values()) or {"pass"}
+        return next(s for s in STATES if s in states)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state
+        return data
+
+
+def classify(problems: dict[str, list[Problem]], explain: Any) -> tuple[dict[str, str], list[Finding]]:
+    """Per-check states and findings; `explain(problem) -> Expectation | None` marks errata/deviations."""
+    states: dict[str, str] = {}
+    findings: list[Finding] = []
+    for check, found in problems.items():
+        if not found:
+            states[check] = "pass"
+            continue
+        check_states = []
+        for problem in found:
+            known: Expectation | None = explain(problem)
+            state = known.state if known else "fail"
+            check_states.append(state)
+            findings.append(Finding(check, problem.message, problem.pointer, state,
+                                    known.id if known else "", known.reason if known else ""))
+        states[check] = next(s for s in STATES if s in check_states)
+    return states, findings
+
+
+def outcome_for(op_id: str, tag: str, version: str, scenario: str, ex: Exchange | None,
+                states: dict[str, str], findings: list[Finding]) -> Outcome:
+    outcome = Outcome(op_id, tag, version, scenario, ex.status if ex else 0, states, findings)
+    if ex is not None and outcome.state != "pass":
+        outcome.exchange = ex.summary()
+    return outcome
+
+
+def write_results(path: Path, target: dict[str, Any], meta: dict[str, Any], tests: list[dict[str, Any]]) -> None:
+    """results.json: the session's raw outcomes; the matrix and reports are derived from it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"format": 1, "target": target, "meta": meta, "tests": tests}, indent=1))
+    tmp.replace(path)

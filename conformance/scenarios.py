@@ -1,0 +1,156 @@
+"""Scenarios as data: operationId -> requests with their preconditions and expected statuses.
+
+Files: suites/scenarios/<tag>.yaml, a mapping `OperationId: [scenario, ...]`.  A scenario:
+
+    name: ok                      # test id suffix ("ok" is omitted from the id)
+    needs: [container]            # precondition fixtures (see plugins/fixtures.py)
+    path: {id: "{container}"}     # "{fixture}" or "{fixture.Key}" placeholders
+    query: {all: true}
+    headers: {}
+    body: {...}                   # JSON body; or raw_body: "text" for malformed input
+    expect: [200]                 # statuses this scenario may produce
+    versions: 1.25-1.56           # optional range where the scenario applies
+    requires: [global-changes]    # capabilities: global-changes, registry, swarm-manager, not-swarm-manager
+    read_seconds: 10              # time limit for reading the response
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.spec import Operation, Spec
+from conformance.versions import VersionError, parse
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+KNOWN_REQUIRES = ("global-changes", "registry", "registry-auth", "swarm-manager", "not-swarm-manager")
+
+
+class ScenarioError(ValueError):
+    """A malformed scenario file."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    operation: str
+    name: str = "ok"
+    needs: tuple[str, ...] = ()
+    path: dict[str, Any] = field(default_factory=dict, hash=False)
+    query: dict[str, Any] = field(default_factory=dict, hash=False)
+    headers: dict[str, Any] = field(default_factory=dict, hash=False)
+    body: Any = field(default=None, hash=False)
+    raw_body: str | None = None
+    expect: tuple[int, ...] = (200,)
+    versions: tuple[str, str] = ("1.0", "9.99")
+    requires: tuple[str, ...] = ()
+    read_seconds: float | None = None
+
+    @property
+    def id(self) -> str:
+        return self.operation if self.name == "ok" else f"{self.operation}-{self.name}"
+
+    def applies_to(self, version: str) -> bool:
+        return parse(self.versions[0]) <= parse(version) <= parse(self.versions[1])
+
+
+def _scenario(op_id: str, raw: Any, where: str) -> Scenario:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: {op_id}: each scenario must be a mapping")
+    expect = raw.get("expect", [200])
+    expect = (expect,) if isinstance(expect, int) else tuple(int(s) for s in expect)
+    versions = str(raw.get("versions", "1.0-9.99"))
+    first, _, last = versions.partition("-")
+    try:
+        parse(first)
+        parse(last or first)
+    except VersionError as exc:
+        raise ScenarioError(f"{where}: {op_id}: {exc}") from exc
+    requires = tuple(raw.get("requires", ()))
+    unknown = [r for r in requires if r not in KNOWN_REQUIRES]
+    if unknown:
+        raise ScenarioError(f"{where}: {op_id}: unknown requires {unknown} (known: {KNOWN_REQUIRES})")
+    return Scenario(
+        operation=op_id, name=str(raw.get("name", "ok")), needs=tuple(raw.get("needs", ())),
+        path=dict(raw.get("path") or {}), query=dict(raw.get("query") or {}),
+        headers=dict(raw.get("headers") or {}), body=raw.get("body"), raw_body=raw.get("raw_body"),
+        expect=expect, versions=(first, last or first), requires=requires,
+        read_seconds=raw.get("read_seconds"),
+    )
+
+
+def load_scenarios(folder: Path = SCENARIOS_DIR) -> dict[str, list[Scenario]]:
+    """All scenarios, keyed by operationId; names are unique per operation."""
+    registry: dict[str, list[Scenario]] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{path}: expected a mapping OperationId -> scenarios")
+        for op_id, items in raw.items():
+            if op_id in registry:
+                raise ScenarioError(f"{path}: {op_id} is also defined in another scenario file")
+            scenarios = [_scenario(op_id, item, str(path)) for item in (items or [])]
+            names = [s.name for s in scenarios]
+            if len(set(names)) != len(names):
+                raise ScenarioError(f"{path}: {op_id}: duplicate scenario names {names}")
+            registry[op_id] = scenarios
+    return registry
+
+
+def _lookup(context: dict[str, Any], dotted: str) -> Any:
+    head, *rest = dotted.split(".")
+    if head not in context:
+        raise KeyError(f"placeholder {{{dotted}}} names no precondition (have: {sorted(context)})")
+    value = context[head]
+    for key in rest:
+        value = value[key] if isinstance(value, dict) else getattr(value, key)
+    return value
+
+
+def render(template: Any, context: dict[str, Any]) -> Any:
+    """Fill placeholders; a string that is one whole placeholder keeps the value's type."""
+    if isinstance(template, str):
+        whole = _PLACEHOLDER.fullmatch(template)
+        if whole:
+            return _lookup(context, whole.group(1))
+        return _PLACEHOLDER.sub(lambda m: str(_lookup(context, m.group(1))), template)
+    if isinstance(template, dict):
+        return {render(k, context): render(v, context) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, context) for v in template]
+    return template
+
+
+def body_properties(spec: Spec, schema: dict[str, Any] | None) -> set[str] | None:
+    """Top-level property names a body schema declares (through $ref and allOf); None = open/unknown."""
+    if not schema:
+        return None
+    if "$ref" in schema:
+        return body_properties(spec, spec.definitions.get(schema["$ref"].rsplit("/", 1)[-1]))
+    names: set[str] = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        sub = body_properties(spec, part)
+        if sub is None:
+            return None
+        names |= sub
+    if not names and schema.get("type") != "object":
+        return None
+    return names
+
+
+def shape_for_version(spec: Spec, op: Operation, query: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
+    """Drop query parameters and top-level body fields that this version's spec does not declare.
+
+    Scenarios are written once; a parameter introduced at version N is then only sent at >= N.
+    """
+    declared = {p.name for p in op.parameters if p.location == "query"}
+    shaped_query = {k: v for k, v in query.items() if k in declared}
+    if isinstance(body, dict):
+        names = body_properties(spec, op.body_schema)
+        if names is not None:
+            body = {k: v for k, v in body.items() if k in names}
+    return shaped_query, body

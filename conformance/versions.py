@@ -1,0 +1,74 @@
+"""API version arithmetic and `--api-version` selection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Version = tuple[int, int]
+
+
+class VersionError(ValueError):
+    """An --api-version value we cannot read or satisfy."""
+
+
+def parse(text: str) -> Version:
+    """'1.41' -> (1, 41); raises VersionError with the offending text."""
+    parts = str(text).strip().lstrip("v").split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise VersionError(f"{text!r} is not an API version like 1.41")
+    return int(parts[0]), int(parts[1])
+
+
+def fmt(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Versions to run, and versions the user asked for that the target cannot serve."""
+
+    run: tuple[str, ...]
+    not_applicable: tuple[str, ...]
+
+
+def select(request: str, available: list[str], target_min: str | None, target_max: str | None) -> Selection:
+    """Resolve `auto | X.Y | X.Y-X.Z | all` against our schema versions and the target's range.
+
+    `available` are the versions we have spec data for.  Requested versions outside the
+    target's range are returned as not applicable rather than dropped silently.
+    """
+    ours = sorted(parse(v) for v in available)
+    if not ours:
+        raise VersionError("no spec data available")
+    lo = parse(target_min) if target_min else ours[0]
+    hi = parse(target_max) if target_max else ours[-1]
+    in_target = [v for v in ours if lo <= v <= hi]
+    request = (request or "auto").strip()
+    if request == "auto":
+        if not in_target:
+            raise VersionError(
+                f"the target serves API {fmt(lo)}-{fmt(hi)} and our spec data covers {fmt(ours[0])}-{fmt(ours[-1])}: "
+                "no version in common"
+            )
+        return Selection((fmt(in_target[-1]),), ())
+    if request == "all":
+        wanted = ours
+    elif "-" in request:
+        first, _, last = request.partition("-")
+        a, b = parse(first), parse(last)
+        if a > b:
+            raise VersionError(f"--api-version {request}: the range is reversed")
+        wanted = [v for v in ours if a <= v <= b]
+        if not wanted:
+            raise VersionError(f"--api-version {request}: no spec data in that range ({fmt(ours[0])}-{fmt(ours[-1])})")
+    else:
+        one = parse(request)
+        if one not in ours:
+            raise VersionError(
+                f"--api-version {request}: no spec data for that version (have {fmt(ours[0])}-{fmt(ours[-1])}; "
+                "pass --spec FILE to use another spec)"
+            )
+        wanted = [one]
+    run = tuple(fmt(v) for v in wanted if lo <= v <= hi)
+    skipped = tuple(fmt(v) for v in wanted if not lo <= v <= hi)
+    return Selection(run, skipped)

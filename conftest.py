@@ -1,0 +1,9 @@
+"""The suite's pytest plugins; each module owns one concern (see plugins/)."""
+
+pytest_plugins = [
+    "plugins.options",
+    "plugins.session",
+    "plugins.parametrize",
+    "plugins.calls",
+    "plugins.fixtures",
+]

@@ -1,0 +1,1 @@
+"""pytest plugins of docker-api-conformance (loaded by the top-level conftest.py)."""

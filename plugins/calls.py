@@ -1,0 +1,106 @@
+"""The `engine` fixture: send a request at the test's API version, run the checks, record outcomes.
+
+Problems that an erratum or a known deviation explains do not fail the test; when a test's
+only problems are explained ones, its report becomes xfail with that reason, so the run shows
+"spec erratum" / "known deviation" rather than a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from conformance.checks import Problem, run_checks, status_expected
+from conformance.exchange import EngineClient, Exchange
+from conformance.recorder import USER_PROPERTY, Finding, classify, outcome_for
+from conformance.spec import Operation, Spec
+from plugins.session import SuiteState, get_state
+
+EXPLAINED_KEY = pytest.StashKey[list]()
+
+
+class EngineCall:
+    """Requests at one API version for one test, checked and recorded."""
+
+    def __init__(self, state: SuiteState, version: str, item: pytest.Item):
+        self.state = state
+        self.version = version
+        self.spec: Spec = state.catalog.get(version)
+        self.item = item
+        self.client = EngineClient(state.api, read_seconds=state.config.timeout)
+
+    def operation(self, op_id: str) -> Operation:
+        op = self.spec.operation(op_id)
+        if op is None:
+            pytest.skip(f"{op_id} is not in the API {self.version} spec")
+        return op
+
+    def send(self, op_id: str, path_params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Operation, Exchange]:
+        """Send without checking (for preconditions inside a test or for raw follow-ups)."""
+        from conformance.exchange import expand_path
+
+        op = self.operation(op_id)
+        ex = self.client.request(op_id, self.version, op.method, expand_path(op.path, path_params or {}), **kwargs)
+        return op, ex
+
+    def call(
+        self,
+        op_id: str,
+        path_params: dict[str, Any] | None = None,
+        *,
+        expect: Iterable[int] = (200,),
+        scenario: str = "ok",
+        checks: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> Exchange:
+        """Send, check the response against the spec and the expected statuses, record; fail on problems."""
+        op, ex = self.send(op_id, path_params, **kwargs)
+        problems = run_checks(self.spec, op, ex, checks)
+        problems["status_expected"] = status_expected(op, ex, expect)
+        self.record(op, scenario, ex, problems)
+        return ex
+
+    def record(self, op: Operation | str, scenario: str, ex: Exchange | None,
+               problems: dict[str, list[Problem]]) -> None:
+        """Classify problems against errata/deviations, attach the outcome, fail on unexplained ones."""
+        op = self.operation(op) if isinstance(op, str) else op
+        kind = self.state.target.kind
+
+        def explain(problem: Problem) -> Any:
+            return self.state.book.explain(kind, self.version, op.id, problem.check, problem.pointer,
+                                           problem.message)
+
+        states, findings = classify(problems, explain)
+        outcome = outcome_for(op.id, op.tag, self.version, scenario, ex, states, findings)
+        self.item.user_properties.append((USER_PROPERTY, outcome.to_json()))
+        failures = [f for f in findings if f.state == "fail"]
+        explained = [f for f in findings if f.state != "fail"]
+        self.item.stash.setdefault(EXPLAINED_KEY, []).extend(explained)
+        if failures:
+            pytest.fail("\n".join(f"[{f.check}] {f.message}" for f in failures), pytrace=False)
+
+
+def _explained_reason(findings: list[Finding]) -> str:
+    first = findings[0]
+    more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+    return f"{first.state}: {first.expectation}: {first.message}{more}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    explained = item.stash.get(EXPLAINED_KEY, [])
+    if call.when == "call" and report.passed and explained:
+        report.outcome = "skipped"
+        report.wasxfail = _explained_reason(explained)
+    return report
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, api_version: str) -> EngineCall:
+    state = get_state(request.config)
+    if state is None:
+        pytest.skip("the conformance session is not active")
+    return EngineCall(state, api_version, request.node)

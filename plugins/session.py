@@ -1,0 +1,172 @@
+"""The suite's session: connect to the target, pick versions, parametrize, record outcomes.
+
+Active only when the run collects the conformance suites (so `pytest selftests` never needs a
+target).  Bad input ends the run with one pytest usage error, never a storm of failures.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from conformance.expectations import ExpectationBook, ExpectationsError
+from conformance.image import ImageUnavailable, ensure_image
+from conformance.normalize import SpecError
+from conformance.recorder import USER_PROPERTY, write_results
+from conformance.scenarios import Scenario, ScenarioError, load_scenarios
+from conformance.spec import SpecCatalog
+from conformance.target import TargetConfig, TargetError, TargetInfo, identify, open_client, resolve
+from conformance.versions import Selection, VersionError, select
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ROOT / "suites"
+STATE_KEY = pytest.StashKey["SuiteState"]()
+RUN_LABEL = "com.docker-api-conformance.run"
+
+
+@dataclass
+class SuiteState:
+    config: TargetConfig
+    url: str  # where we connect (the fake's own address when the target is the fake)
+    api: docker.APIClient
+    target: TargetInfo
+    catalog: SpecCatalog
+    selection: Selection
+    book: ExpectationBook
+    scenarios: dict[str, list[Scenario]]
+    image: str
+    image_provisioning: str
+    run_id: str
+    worker: str
+    allow_global_changes: bool
+    reports_dir: Path
+    fake: Any = None  # the embedded fake engine, when the target is one
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> dict[str, str]:
+        return {RUN_LABEL: self.run_id}
+
+    @cached_property
+    def sdk(self) -> docker.APIClient:
+        """SDK client for preconditions, at the highest version both sides know."""
+        version = self.target.api_max or (self.selection.run or self.catalog.versions)[-1]
+        return open_client(self.config, self.url, version)
+
+
+def is_active(config: pytest.Config) -> bool:
+    """True when the collected paths include the conformance suites."""
+    for arg in config.args or [str(SUITES)]:
+        path = Path(str(arg).split("::")[0]).resolve()
+        if path == SUITES or SUITES in path.parents or path in SUITES.parents:
+            return True
+    return False
+
+
+def get_state(config: pytest.Config) -> SuiteState | None:
+    return config.stash.get(STATE_KEY, None)
+
+
+def _start_fake(config: TargetConfig, api_range: tuple[str, str]) -> Any:
+    try:
+        from conformance.fake import start_fake
+    except ImportError as exc:
+        raise TargetError(f"the embedded fake engine is not available: {exc}") from exc
+    kind = config.url.partition(":")[2] or "docker"
+    return start_fake(min_api=api_range[0], max_api=api_range[1], kind=kind)
+
+
+def _run_id(config: pytest.Config) -> str:
+    # xdist workers share the controller's id through the environment it sets before spawning them.
+    given = config.getoption("--run-id") or os.environ.get("DAC_RUN_ID")
+    if not given:
+        given = secrets.token_hex(4)
+        os.environ["DAC_RUN_ID"] = given
+    return given
+
+
+def _build_state(config: pytest.Config) -> SuiteState:
+    opt = config.getoption
+    target_config = resolve(
+        opt("--target"), tls=opt("--tls"), tls_verify=opt("--tls-verify"), tls_ca=opt("--tls-ca"),
+        tls_cert=opt("--tls-cert"), tls_key=opt("--tls-key"), kind_override=opt("--target-kind"),
+        timeout=opt("--request-timeout"),
+    )
+    spec_path = opt("--spec")
+    catalog = SpecCatalog(user_spec=Path(spec_path)) if spec_path else SpecCatalog()
+    fake = None
+    url = target_config.url
+    if target_config.is_fake:
+        fake = _start_fake(target_config, (catalog.versions[0], catalog.versions[-1]))
+        url = fake.url
+    api = open_client(target_config, url)
+    info = identify(api, target_config, url if not fake else target_config.url)
+    selection = select(opt("--api-version"), catalog.versions, info.api_min, info.api_max)
+    errata = Path(opt("--errata")) if opt("--errata") else ROOT / "schemas" / "errata.yaml"
+    book = ExpectationBook.load(errata, [Path(p) for p in opt("--deviations")])
+    image = opt("--image")
+    try:
+        provisioning = ensure_image(api, image)
+    except ImageUnavailable as exc:
+        raise TargetError(str(exc)) from exc
+    except docker.errors.APIError as exc:
+        raise TargetError(f"could not check or provision the test image {image!r}: {exc.explanation}") from exc
+    return SuiteState(
+        config=target_config, url=url, api=api, target=info, catalog=catalog, selection=selection, book=book,
+        scenarios=load_scenarios(), image=image, image_provisioning=provisioning, run_id=_run_id(config),
+        worker=os.environ.get("PYTEST_XDIST_WORKER", "main"), allow_global_changes=opt("--allow-global-changes"),
+        reports_dir=Path(opt("--reports-dir")), fake=fake,
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not is_active(config) or config.option.help or config.option.version:
+        return
+    try:
+        state = _build_state(config)
+    except (TargetError, VersionError, SpecError, ExpectationsError, ScenarioError) as exc:
+        raise pytest.UsageError(f"docker-api-conformance: {exc}") from None
+    config.stash[STATE_KEY] = state
+    config.pluginmanager.register(SessionPlugin(state), "dac-session")
+    config.add_cleanup(lambda: state.fake.stop() if state.fake else None)
+
+
+class SessionPlugin:
+    """Registered once the target is known: header lines, outcome gathering, results.json."""
+
+    def __init__(self, state: SuiteState):
+        self.state = state
+
+    def pytest_report_header(self) -> list[str]:
+        state = self.state
+        spec_from = f", from --spec {state.catalog.user_spec}" if state.catalog.user_spec else ""
+        lines = [state.target.header_line(),
+                 f"api versions: {', '.join(state.selection.run) or '(none)'} "
+                 f"(spec data: {state.catalog.versions[0]}-{state.catalog.versions[-1]}{spec_from})",
+                 f"test image: {state.image} ({state.image_provisioning}); run label: {RUN_LABEL}={state.run_id}"]
+        if state.selection.not_applicable:
+            lines.append("not applicable (outside the target's API range): "
+                         + ", ".join(state.selection.not_applicable))
+        return lines
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the controller this sees every worker's reports, with their user_properties.
+        for name, value in report.user_properties:
+            if name == USER_PROPERTY and report.when == "call":
+                self.state.outcomes.append({**value, "nodeid": report.nodeid, "test_outcome": report.outcome})
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            return
+        state = self.state
+        meta = {"api_versions": list(state.selection.run), "not_applicable": list(state.selection.not_applicable),
+                "run_id": state.run_id, "image": state.image}
+        write_results(state.reports_dir / "results.json", state.target.as_dict(), meta, state.outcomes)
