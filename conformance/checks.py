@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from conformance.exchange import Exchange
+from conformance.framing import framing, parse_json_records
 from conformance.spec import Operation, Spec
 
 JSON_TYPES = ("application/json",)
@@ -72,11 +73,22 @@ def body_schema(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
     schema = spec.response_schema(op, ex.status)
     if not schema or not _response_is_json(spec, op, ex) or ex.media_type not in JSON_TYPES:
         return []
+    key = f"{op.id}:{ex.status}"
+    if ex.status < 300 and framing(op.id) == "json-lines":
+        # A stream of records, each validated against the declared schema; pointers get /<index>.
+        records, errors = parse_json_records(ex.body)
+        out = [Problem("body_schema", f"{op.id} {ex.status}: {e}") for e in errors]
+        for index, record in enumerate(records):
+            for p in spec.validator.problems(key, schema, record):
+                pointer = f"/{index}{p.pointer}"
+                out.append(Problem("body_schema", f"{op.id} {ex.status} at API {spec.version}: record {index} {p}",
+                                   pointer))
+        return out
     try:
         body = json.loads(ex.body)
     except ValueError as exc:
         return [Problem("body_schema", f"{op.id} {ex.status}: body is not JSON ({exc}): {ex.excerpt(120)!r}")]
-    found = spec.validator.problems(f"{op.id}:{ex.status}", schema, body, size=len(ex.body))
+    found = spec.validator.problems(key, schema, body, size=len(ex.body))
     return [Problem("body_schema", f"{op.id} {ex.status} at API {spec.version}: {p}", p.pointer) for p in found]
 
 

@@ -28,19 +28,23 @@ class Expectation:
     check: str
     versions: tuple[str, str]
     targets: tuple[str, ...]  # target kinds, () = any
-    pointer: str  # glob on the problem's JSON pointer; "" = any
+    pointers: tuple[str, ...]  # globs on the problem's JSON pointer; () = any
     message: str  # glob on the problem message; "" = any
     reason: str
     link: str = ""
+    engine_versions: str = ""  # glob on the engine's version ("20.10.*"); "" = any
 
-    def matches(self, kind: str, version: str, operation: str, check: str, pointer: str, message: str) -> bool:
+    def matches(self, kind: str, version: str, operation: str, check: str, pointer: str, message: str,
+                engine_version: str = "") -> bool:
         if check != self.check or (self.targets and kind not in self.targets):
+            return False
+        if self.engine_versions and not fnmatchcase(engine_version, self.engine_versions):
             return False
         if not any(fnmatchcase(operation, pat) for pat in self.operations):
             return False
         if not parse(self.versions[0]) <= parse(version) <= parse(self.versions[1]):
             return False
-        if self.pointer and not fnmatchcase(pointer, self.pointer):
+        if self.pointers and not any(fnmatchcase(pointer, pat) for pat in self.pointers):
             return False
         return not self.message or fnmatchcase(message, self.message)
 
@@ -65,6 +69,7 @@ def _entry(raw: Any, state: str, where: str) -> Expectation:
     ops = raw["operations"]
     ops = (ops,) if isinstance(ops, str) else tuple(ops)
     targets = raw.get("targets") or ()
+    pointers = raw.get("pointers", raw.get("pointer")) or ()
     reason = raw.get("reason") or raw.get("why") or ""
     if state == "spec-erratum":
         missing = [k for k in ("spec_says", "engine_does", "why") if not raw.get(k)]
@@ -75,8 +80,9 @@ def _entry(raw: Any, state: str, where: str) -> Expectation:
         id=str(raw["id"]), state=state, operations=ops, check=str(raw["check"]),
         versions=_versions(raw.get("versions"), f"{where} {raw['id']}"),
         targets=(targets,) if isinstance(targets, str) else tuple(targets),
-        pointer=str(raw.get("pointer", "")), message=str(raw.get("message", "")),
-        reason=str(reason), link=str(raw.get("link", "")),
+        pointers=(pointers,) if isinstance(pointers, str) else tuple(str(p) for p in pointers),
+        message=str(raw.get("message", "")), reason=str(reason), link=str(raw.get("link", "")),
+        engine_versions=str(raw.get("engine_versions", "")),
     )
 
 
@@ -112,12 +118,15 @@ class ExpectationBook:
         self.entries = entries
 
     @classmethod
-    def load(cls, errata: Path | None = SCHEMAS_DIR / "errata.yaml", deviations: list[Path] = ()) -> ExpectationBook:
+    def load(cls, errata: Path | None, deviations: list[Path], kind: str) -> ExpectationBook:
+        """Errata, the bundled deviation profile of the target's kind, then the user's deviation files."""
         entries = load_expectations(errata, "spec-erratum") if errata and errata.exists() else []
-        for path in deviations:
+        profile = SCHEMAS_DIR / "deviations" / f"{kind}.yaml"
+        for path in ([profile] if profile.exists() else []) + list(deviations):
             entries += load_expectations(path, "known-deviation")
         return cls(entries)
 
     def explain(self, kind: str, version: str, operation: str, check: str, pointer: str,
-                message: str) -> Expectation | None:
-        return next((e for e in self.entries if e.matches(kind, version, operation, check, pointer, message)), None)
+                message: str, engine_version: str = "") -> Expectation | None:
+        return next((e for e in self.entries
+                     if e.matches(kind, version, operation, check, pointer, message, engine_version)), None)

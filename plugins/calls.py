@@ -70,7 +70,7 @@ class EngineCall:
 
         def explain(problem: Problem) -> Any:
             return self.state.book.explain(kind, self.version, op.id, problem.check, problem.pointer,
-                                           problem.message)
+                                           problem.message, self.state.target.engine_version)
 
         states, findings = classify(problems, explain)
         outcome = outcome_for(op.id, op.tag, self.version, scenario, ex, states, findings)

@@ -110,7 +110,7 @@ def _build_state(config: pytest.Config) -> SuiteState:
     info = identify(api, target_config, url if not fake else target_config.url)
     selection = select(opt("--api-version"), catalog.versions, info.api_min, info.api_max)
     errata = Path(opt("--errata")) if opt("--errata") else ROOT / "schemas" / "errata.yaml"
-    book = ExpectationBook.load(errata, [Path(p) for p in opt("--deviations")])
+    book = ExpectationBook.load(errata, [Path(p) for p in opt("--deviations")], info.kind)
     image = opt("--image")
     try:
         provisioning = ensure_image(api, image)
