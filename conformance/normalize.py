@@ -149,4 +149,7 @@ def normalize_file(path: Path) -> dict[str, Any]:
         doc = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path} is not valid YAML/JSON: {exc}") from exc
-    return normalize(doc, path.name, raw)
+    try:
+        return normalize(doc, path.name, raw)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None

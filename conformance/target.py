@@ -103,7 +103,7 @@ def resolve(
         tls_config = TLSConfig()
     try:
         docker.utils.parse_host(url, tls=bool(tls_config))
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, ValueError) as exc:
         raise TargetError(f"--target {redact_url(url)!r}: {exc} (expected unix://PATH, tcp://HOST:PORT, "
                           "http(s)://HOST:PORT or fake)") from exc
     return TargetConfig(url, tls_config, kind_override, timeout)
@@ -138,6 +138,25 @@ def detect_kind(version: dict[str, Any], ping_headers: dict[str, str]) -> str:
     return "unknown"
 
 
+def _root_cause(exc: BaseException) -> str:
+    """The innermost OS-level reason ("No such file or directory", "Connection refused") of a wrapped error."""
+    seen: list[BaseException] = []
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return str(exc)
+
+
 def identify(api: docker.APIClient, config: TargetConfig, address: str) -> TargetInfo:
     """Ask /_ping and /version (unversioned, so any API version answers); TargetError if not an Engine."""
     shown = redact_url(address)
@@ -146,8 +165,7 @@ def identify(api: docker.APIClient, config: TargetConfig, address: str) -> Targe
     except requests.exceptions.SSLError as exc:
         raise TargetError(f"cannot reach {shown}: TLS handshake failed ({exc.__class__.__name__})") from exc
     except (requests.exceptions.ConnectionError, OSError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc).split(":")[-1].strip() or exc.__class__.__name__
-        raise TargetError(f"cannot reach {shown}: {reason}") from exc
+        raise TargetError(f"cannot reach {shown}: {_root_cause(exc)}") from exc
     except requests.exceptions.Timeout as exc:
         raise TargetError(f"{shown} did not answer /_ping within {min(config.timeout, 10)} s") from exc
     if ping.status_code != 200:

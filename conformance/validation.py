@@ -89,8 +89,8 @@ class SchemaValidator:
     ) -> list[SchemaProblem]:
         """Schema problems of `instance` (`size`: its encoded length), most relevant first; [] when it conforms."""
         validator = self._validator(key, schema)
-        valid = self._is_valid_fast(key, schema, instance) if size >= FAST_PATH_MIN_BYTES else validator.is_valid(instance)
-        if valid:
+        fast = size >= FAST_PATH_MIN_BYTES
+        if self._is_valid_fast(key, schema, instance) if fast else validator.is_valid(instance):
             return []
         errors = list(validator.iter_errors(instance))
         first = best_match(errors)

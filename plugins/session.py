@@ -109,6 +109,10 @@ def _build_state(config: pytest.Config) -> SuiteState:
     api = open_client(target_config, url)
     info = identify(api, target_config, url if not fake else target_config.url)
     selection = select(opt("--api-version"), catalog.versions, info.api_min, info.api_max)
+    if not selection.run:
+        raise VersionError(f"--api-version {opt('--api-version')}: {', '.join(selection.not_applicable)} "
+                           f"outside the target's API range {info.api_min}-{info.api_max}: not applicable, "
+                           "nothing to run")
     errata = Path(opt("--errata")) if opt("--errata") else ROOT / "schemas" / "errata.yaml"
     book = ExpectationBook.load(errata, [Path(p) for p in opt("--deviations")], info.kind)
     image = opt("--image")

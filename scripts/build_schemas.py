@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         seen[version] = path.name
         out = args.out / f"engine-{version}.json"
         out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-        print(f"{path.name} -> {out.name}: {len(data['operations'])} operations, {len(data['definitions'])} definitions")
+        counts = f"{len(data['operations'])} operations, {len(data['definitions'])} definitions"
+        print(f"{path.name} -> {out.name}: {counts}")
     return 0
 
 
