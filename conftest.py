@@ -6,4 +6,7 @@ pytest_plugins = [
     "plugins.parametrize",
     "plugins.calls",
     "plugins.fixtures",
+    "plugins.safety",
+    "plugins.reporting",
+    "plugins.allure_labels",
 ]

@@ -8,15 +8,19 @@ Files: suites/scenarios/<tag>.yaml, a mapping `OperationId: [scenario, ...]`.  A
     query: {all: true}
     headers: {}
     body: {...}                   # JSON body; or raw_body: "text" for malformed input
+    body_tar: {files: {Dockerfile: "FROM {image}\n"}}   # a tar built from rendered files (binary bodies)
+    body_fixture: saved_image     # bytes a fixture provides (e.g. an image tar for ImageLoad)
     expect: [200]                 # statuses this scenario may produce
     versions: 1.25-1.56           # optional range where the scenario applies
-    requires: [global-changes]    # capabilities: global-changes, registry, swarm-manager, not-swarm-manager
+    requires: [global-changes]    # capabilities, see KNOWN_REQUIRES (resolved in plugins/safety.py)
     read_seconds: 10              # time limit for reading the response
 """
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,12 @@ from conformance.versions import VersionError, parse
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
-KNOWN_REQUIRES = ("global-changes", "registry", "registry-auth", "swarm-manager", "not-swarm-manager")
+KNOWN_REQUIRES = (
+    "global-changes",  # --allow-global-changes: engine-wide effect (swarm init/leave, plugins, daemon settings)
+    "registry", "registry-auth",  # --registry / --registry-auth: a local registry to push to and pull from
+    "swarm-manager", "not-swarm-manager", "swarm-inactive",  # from /info Swarm (LocalNodeState, ControlAvailable)
+    "docker-engine",  # the target identifies as Docker Engine (behaviour the scenario relies on is Docker's)
+)
 
 
 class ScenarioError(ValueError):
@@ -45,6 +54,8 @@ class Scenario:
     headers: dict[str, Any] = field(default_factory=dict, hash=False)
     body: Any = field(default=None, hash=False)
     raw_body: str | None = None
+    body_tar: dict[str, Any] | None = field(default=None, hash=False)
+    body_fixture: str | None = None
     expect: tuple[int, ...] = (200,)
     versions: tuple[str, str] = ("1.0", "9.99")
     requires: tuple[str, ...] = ()
@@ -70,6 +81,12 @@ def _scenario(op_id: str, raw: Any, where: str) -> Scenario:
         parse(last or first)
     except VersionError as exc:
         raise ScenarioError(f"{where}: {op_id}: {exc}") from exc
+    bodies = [k for k in ("body", "raw_body", "body_tar", "body_fixture") if raw.get(k) is not None]
+    if len(bodies) > 1:
+        raise ScenarioError(f"{where}: {op_id}: one body only (got {', '.join(bodies)})")
+    body_tar = raw.get("body_tar")
+    if body_tar is not None and not isinstance((body_tar or {}).get("files"), dict):
+        raise ScenarioError(f"{where}: {op_id}: body_tar needs `files: {{path: text}}`")
     requires = tuple(raw.get("requires", ()))
     unknown = [r for r in requires if r not in KNOWN_REQUIRES]
     if unknown:
@@ -78,6 +95,7 @@ def _scenario(op_id: str, raw: Any, where: str) -> Scenario:
         operation=op_id, name=str(raw.get("name", "ok")), needs=tuple(raw.get("needs", ())),
         path=dict(raw.get("path") or {}), query=dict(raw.get("query") or {}),
         headers=dict(raw.get("headers") or {}), body=raw.get("body"), raw_body=raw.get("raw_body"),
+        body_tar=body_tar, body_fixture=raw.get("body_fixture"),
         expect=expect, versions=(first, last or first), requires=requires,
         read_seconds=raw.get("read_seconds"),
     )
@@ -91,6 +109,8 @@ def load_scenarios(folder: Path = SCENARIOS_DIR) -> dict[str, list[Scenario]]:
         if not isinstance(raw, dict):
             raise ScenarioError(f"{path}: expected a mapping OperationId -> scenarios")
         for op_id, items in raw.items():
+            if op_id.startswith("."):
+                continue  # `.name: &anchor [...]` holds scenarios shared by several operationIds
             if op_id in registry:
                 raise ScenarioError(f"{path}: {op_id} is also defined in another scenario file")
             scenarios = [_scenario(op_id, item, str(path)) for item in (items or [])]
@@ -125,32 +145,61 @@ def render(template: Any, context: dict[str, Any]) -> Any:
     return template
 
 
-def body_properties(spec: Spec, schema: dict[str, Any] | None) -> set[str] | None:
-    """Top-level property names a body schema declares (through $ref and allOf); None = open/unknown."""
+def _resolve(spec: Spec, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    seen = 0
+    while schema and "$ref" in schema and seen < 20:
+        schema = spec.definitions.get(schema["$ref"].rsplit("/", 1)[-1])
+        seen += 1
+    return schema
+
+
+def declared_properties(spec: Spec, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Property name -> schema a body schema declares (through $ref and allOf); None = open/unknown."""
+    schema = _resolve(spec, schema)
     if not schema:
         return None
-    if "$ref" in schema:
-        return body_properties(spec, spec.definitions.get(schema["$ref"].rsplit("/", 1)[-1]))
-    names: set[str] = set(schema.get("properties", {}))
+    props: dict[str, Any] = dict(schema.get("properties", {}))
     for part in schema.get("allOf", []):
-        sub = body_properties(spec, part)
+        sub = declared_properties(spec, part)
         if sub is None:
             return None
-        names |= sub
-    if not names and schema.get("type") != "object":
-        return None
-    return names
+        props.update(sub)
+    return props or None  # no declared properties: open (a map, or undescribed)
+
+
+def body_properties(spec: Spec, schema: dict[str, Any] | None) -> set[str] | None:
+    """Top-level property names a body schema declares; None = open/unknown."""
+    props = declared_properties(spec, schema)
+    return None if props is None else set(props)
+
+
+def shape_body(spec: Spec, schema: dict[str, Any] | None, body: Any) -> Any:
+    """Drop object fields this version's schema does not declare, at every depth it describes."""
+    if not isinstance(body, dict):
+        return body
+    props = declared_properties(spec, schema)
+    if props is None:
+        return body  # a free-form map (labels, options): keep as written
+    return {k: shape_body(spec, props[k], v) for k, v in body.items() if k in props}
 
 
 def shape_for_version(spec: Spec, op: Operation, query: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
-    """Drop query parameters and top-level body fields that this version's spec does not declare.
+    """Drop query parameters and body fields (at any depth) that this version's spec does not declare.
 
-    Scenarios are written once; a parameter introduced at version N is then only sent at >= N.
+    Scenarios are written once; a parameter or field introduced at version N is then only sent at >= N.
     """
     declared = {p.name for p in op.parameters if p.location == "query"}
     shaped_query = {k: v for k, v in query.items() if k in declared}
-    if isinstance(body, dict):
-        names = body_properties(spec, op.body_schema)
-        if names is not None:
-            body = {k: v for k, v in body.items() if k in names}
-    return shaped_query, body
+    return shaped_query, shape_body(spec, op.body_schema, body)
+
+
+def tar_bytes(files: dict[str, Any]) -> bytes:
+    """A tar archive of {path: text or bytes}; directories come from the paths (for binary request bodies)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content in files.items():
+            data = content if isinstance(content, bytes) else str(content).encode()
+            info = tarfile.TarInfo(str(name))
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

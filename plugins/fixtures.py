@@ -8,6 +8,9 @@ Scenario files name these fixtures in `needs:` and use them as "{fixture}" place
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +18,11 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+import requests
 
+from conformance.cleanup import RUN_LABEL, Selector, remove_labelled
+from conformance.scenarios import tar_bytes
+from plugins.safety import registries, skip_reason
 from plugins.session import SuiteState, get_state
 
 _counter = itertools.count(1)
@@ -92,11 +99,11 @@ def clock() -> dict[str, int]:
 
 
 def _make_container(request: pytest.FixtureRequest, command: list[str], start: bool = False,
-                    wait: bool = False, **options: Any) -> Iterator[ObjectRef]:
+                    wait: bool = False, image: str | None = None, **options: Any) -> Iterator[ObjectRef]:
     state = _state(request)
     sdk = state.sdk
     name = unique_name(state, "ctr")
-    created = sdk.create_container(state.image, command=command, labels=state.label, name=name, **options)
+    created = sdk.create_container(image or state.image, command=command, labels=state.label, name=name, **options)
     cid = ObjectRef(created["Id"], name)
     try:
         if start:
@@ -151,29 +158,308 @@ def exec_instance(request: pytest.FixtureRequest, running_container: str) -> str
     return _state(request).sdk.exec_create(running_container, ["echo", "exec-out"])["Id"]
 
 
-def sweep(state: SuiteState) -> dict[str, int]:
-    """Remove every object carrying this run's label; returns counts by kind."""
+@pytest.fixture(scope="session")
+def run(request: pytest.FixtureRequest) -> dict[str, str]:
+    """{run.id}, {run.label} ("key=id", for label filters) and {run.prefix} (this worker's name prefix)."""
+    state = _state(request)
+    return {"id": state.run_id, "label": f"{RUN_LABEL}={state.run_id}", "prefix": f"dac-{state.run_id}-{state.worker}"}
+
+
+@pytest.fixture
+def paused_container(request: pytest.FixtureRequest, running_container: str) -> Iterator[str]:
+    sdk = _state(request).sdk
+    sdk.pause(running_container)
+    yield running_container
+    _quietly(sdk.unpause, running_container)
+
+
+@pytest.fixture
+def tty_container(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Running, with a TTY (resizable)."""
+    yield from _make_container(request, KEEP_ALIVE, start=True, tty=True, stdin_open=True)
+
+
+@pytest.fixture
+def readonly_container(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Created with a read-only root filesystem."""
+    state = _state(request)
+    yield from _make_container(request, KEEP_ALIVE, host_config=state.sdk.create_host_config(read_only=True))
+
+
+@pytest.fixture
+def network_member(request: pytest.FixtureRequest, network: str, running_container: str) -> str:
+    """running_container, connected to network."""
+    _state(request).sdk.connect_container_to_network(running_container, network)
+    return running_container
+
+
+@pytest.fixture
+def volume_in_use(request: pytest.FixtureRequest, volume: str) -> Iterator[str]:
+    """A volume mounted by a (created) container."""
+    state = _state(request)
+    host_config = state.sdk.create_host_config(binds={volume: {"bind": "/data", "mode": "rw"}})
+    for _ in _make_container(request, KEEP_ALIVE, host_config=host_config):
+        yield volume
+
+
+def _own_image(request: pytest.FixtureRequest) -> Iterator[ObjectRef]:
+    """A labelled image of our own (a commit of a labelled container), tagged with a run-unique name.
+
+    Image scenarios that tag, delete, save, load or push work on these, never on the test image.
+    """
+    state = _state(request)
     sdk = state.sdk
-    flt = {"label": f"{next(iter(state.label))}={state.run_id}"}
-    removed = {"containers": 0, "networks": 0, "volumes": 0}
+    repo = unique_name(state, "img")
+    created = sdk.create_container(state.image, command=["true"], labels=state.label,
+                                   name=unique_name(state, "ctr"))
     try:
-        for c in sdk.containers(all=True, filters=flt):
-            _quietly(sdk.remove_container, c["Id"], force=True, v=True)
-            removed["containers"] += 1
-        for n in sdk.networks(filters=flt):
-            _quietly(sdk.remove_network, n["Id"])
-            removed["networks"] += 1
-        for v in (sdk.volumes(filters=flt) or {}).get("Volumes") or []:
-            _quietly(sdk.remove_volume, v["Name"], force=True)
-            removed["volumes"] += 1
-    except (docker.errors.APIError, OSError):
-        pass  # the target went away: nothing more to do here
-    return removed
+        image_id = sdk.commit(created["Id"], repository=repo, tag="latest",
+                              conf={"Labels": state.label, "Cmd": ["sh"]})["Id"]
+    finally:
+        _quietly(sdk.remove_container, created["Id"], force=True)
+    try:
+        yield ObjectRef(image_id, f"{repo}:latest")
+    finally:
+        _quietly(sdk.remove_image, f"{repo}:latest")
+        _quietly(sdk.remove_image, image_id)
+
+
+@pytest.fixture
+def own_image(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from _own_image(request)
+
+
+@pytest.fixture
+def image_in_use(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An own image that a (created) container uses: deleting it without force is a conflict."""
+    for ref in _own_image(request):
+        for _ in _make_container(request, KEEP_ALIVE, image=ref.name):
+            yield ref
+
+
+@pytest.fixture
+def saved_image(request: pytest.FixtureRequest, own_image: str) -> bytes:
+    """An image tar (ImageGet) of own_image, for ImageLoad."""
+    return b"".join(_state(request).sdk.get_image(own_image.name))
+
+
+@pytest.fixture
+def exec_tty(request: pytest.FixtureRequest, tty_container: str) -> str:
+    """A started exec with a TTY (resizable while it runs)."""
+    sdk = _state(request).sdk
+    exec_id = sdk.exec_create(tty_container, ["sleep", "60"], tty=True, stdin=True)["Id"]
+    sdk.exec_start(exec_id, detach=True, tty=True)
+    return exec_id
+
+
+def _requires(request: pytest.FixtureRequest, *needs: str) -> None:
+    reason = skip_reason(request.config, needs)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def registry(request: pytest.FixtureRequest) -> str:
+    _requires(request, "registry")
+    return str(registries(request.config).open)
+
+
+@pytest.fixture
+def registry_auth(request: pytest.FixtureRequest) -> dict[str, str]:
+    """{registry_auth.address}, .user, .password, .header (X-Registry-Auth), .bad_header (wrong password)."""
+    _requires(request, "registry-auth")
+    reg = registries(request.config)
+    return {"address": str(reg.auth), "user": str(reg.user), "password": str(reg.password),
+            "header": reg.auth_header(), "bad_header": reg.auth_header(password="dac-wrong-password")}
+
+
+def _tag_for(request: pytest.FixtureRequest, image_ref: ObjectRef, registry_address: str) -> dict[str, str]:
+    """Tag an own image for a registry: {x.ref} "HOST:PORT/repo:v1", {x.repo}, {x.tag}."""
+    sdk = _state(request).sdk
+    repo = f"{registry_address}/{image_ref.name.split(':')[0]}"
+    sdk.tag(image_ref, repo, "v1")
+    request.addfinalizer(lambda: _quietly(sdk.remove_image, f"{repo}:v1"))
+    return {"ref": f"{repo}:v1", "repo": repo, "tag": "v1"}
+
+
+def _push(request: pytest.FixtureRequest, tagged: dict[str, str], auth: dict[str, str] | None = None) -> None:
+    output = "".join(str(line) for line in _state(request).sdk.push(
+        tagged["repo"], tag=tagged["tag"], stream=True, decode=True, auth_config=auth))
+    if "error" in output.lower():
+        pytest.fail(f"precondition: push of {tagged['ref']} failed: {output[-300:]}")
+
+
+@pytest.fixture
+def registry_image(request: pytest.FixtureRequest, registry: str, own_image: ObjectRef) -> dict[str, str]:
+    """own_image tagged for the open registry, not pushed yet ({registry_image.ref}, .repo, .tag)."""
+    return _tag_for(request, own_image, registry)
+
+
+@pytest.fixture
+def pushed_image(request: pytest.FixtureRequest, registry_image: dict[str, str]) -> dict[str, str]:
+    """registry_image, pushed."""
+    _push(request, registry_image)
+    return registry_image
+
+
+@pytest.fixture
+def registry_image_auth(request: pytest.FixtureRequest, registry_auth: dict[str, str],
+                        own_image: ObjectRef) -> dict[str, str]:
+    """own_image tagged for the auth registry, not pushed yet."""
+    return _tag_for(request, own_image, registry_auth["address"])
+
+
+@pytest.fixture
+def pushed_image_auth(request: pytest.FixtureRequest, registry_auth: dict[str, str],
+                      registry_image_auth: dict[str, str]) -> dict[str, str]:
+    """own_image pushed to the auth registry (with credentials)."""
+    _push(request, registry_image_auth, {"username": registry_auth["user"], "password": registry_auth["password"]})
+    return registry_image_auth
+
+
+# --- swarm-mode objects (scenarios that need them require swarm-manager) ---------------------------------
+
+@pytest.fixture
+def node_id(request: pytest.FixtureRequest) -> str:
+    _requires(request, "swarm-manager")
+    return _state(request).sdk.info()["Swarm"]["NodeID"]
+
+
+@pytest.fixture
+def node(request: pytest.FixtureRequest, node_id: str) -> dict[str, Any]:
+    """{node.id}, {node.version}, {node.spec}: this node, for a no-change NodeUpdate."""
+    found = _state(request).sdk.inspect_node(node_id)
+    return {"id": node_id, "version": found["Version"]["Index"], "spec": found["Spec"]}
+
+
+@pytest.fixture
+def swarm(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """{swarm.version}, {swarm.spec}: the swarm as it is, for a no-change SwarmUpdate."""
+    _requires(request, "swarm-manager")
+    found = _state(request).sdk.inspect_swarm()
+    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+
+
+@pytest.fixture
+def service(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A labelled replicated service of one task running the test image."""
+    _requires(request, "swarm-manager")
+    state = _state(request)
+    sdk = state.sdk
+    name = unique_name(state, "svc")
+    task = docker.types.TaskTemplate(docker.types.ContainerSpec(state.image, command=KEEP_ALIVE, labels=state.label),
+                                     restart_policy=docker.types.RestartPolicy(condition="none"))
+    created = sdk.create_service(task, name=name, labels=state.label)
+    try:
+        yield ObjectRef(created["ID"], name)
+    finally:
+        _quietly(sdk.remove_service, created["ID"])
+
+
+@pytest.fixture
+def service_spec(request: pytest.FixtureRequest, service: ObjectRef) -> dict[str, Any]:
+    """{service_spec.version}, {service_spec.spec}: the service as it is, for a ServiceUpdate."""
+    found = _state(request).sdk.inspect_service(service)
+    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+
+
+@pytest.fixture
+def task(request: pytest.FixtureRequest, service: ObjectRef) -> str:
+    """A task of `service` (waits up to 15 s for the orchestrator to create it)."""
+    sdk = _state(request).sdk
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        tasks = sdk.tasks(filters={"service": service.name})
+        if tasks:
+            return tasks[0]["ID"]
+        time.sleep(0.2)
+    pytest.fail(f"precondition: service {service.name} has no task after 15 s")
+
+
+@pytest.fixture
+def secret(request: pytest.FixtureRequest) -> Iterator[str]:
+    _requires(request, "swarm-manager")
+    state = _state(request)
+    name = unique_name(state, "secret")
+    created = state.sdk.create_secret(name, b"dac-secret-data", labels=state.label)
+    try:
+        yield ObjectRef(created["ID"], name)
+    finally:
+        _quietly(state.sdk.remove_secret, created["ID"])
+
+
+@pytest.fixture
+def secret_spec(request: pytest.FixtureRequest, secret: ObjectRef) -> dict[str, Any]:
+    found = _state(request).sdk.inspect_secret(secret)
+    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+
+
+@pytest.fixture
+def swarm_config(request: pytest.FixtureRequest) -> Iterator[str]:
+    _requires(request, "swarm-manager")
+    state = _state(request)
+    name = unique_name(state, "config")
+    created = state.sdk.create_config(name, b"dac-config-data", labels=state.label)
+    try:
+        yield ObjectRef(created["ID"], name)
+    finally:
+        _quietly(state.sdk.remove_config, created["ID"])
+
+
+@pytest.fixture
+def swarm_config_spec(request: pytest.FixtureRequest, swarm_config: ObjectRef) -> dict[str, Any]:
+    found = _state(request).sdk.inspect_config(swarm_config)
+    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+
+
+# --- plugins (installing one is an engine-wide change: scenarios require global-changes) ----------------
+
+PLUGIN_CONFIG = {
+    "Description": "docker-api-conformance test plugin (never enabled)",
+    "Documentation": "https://example.invalid/docker-api-conformance",
+    "Interface": {"Types": ["docker.volumedriver/1.0"], "Socket": "dac.sock"},
+    "Entrypoint": ["/bin/sh", "-c", "sleep 600"],
+    "Network": {"Type": "host"},
+    "Env": [{"Name": "DAC_SETTING", "Description": "settable", "Settable": ["value"], "Value": "a"}],
+}
+
+
+@pytest.fixture
+def plugin(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An installed, disabled plugin named dac-<run>-<worker>-plugin-N:latest (rootfs: an empty folder)."""
+    _requires(request, "global-changes")
+    state = _state(request)
+    name = f"{unique_name(state, 'plugin')}:latest"
+    with tempfile.TemporaryDirectory() as folder:
+        os.mkdir(os.path.join(folder, "rootfs"))
+        with open(os.path.join(folder, "config.json"), "w") as handle:
+            json.dump(PLUGIN_CONFIG, handle)
+        state.sdk.create_plugin(name, folder)
+    try:
+        yield name
+    finally:
+        _quietly(state.sdk.remove_plugin, name, force=True)
+
+
+@pytest.fixture
+def plugin_tar() -> bytes:
+    """A plugin build context (config.json + rootfs/) as a tar, for PluginCreate."""
+    return tar_bytes({"config.json": json.dumps(PLUGIN_CONFIG), "rootfs/.keep": ""})
+
+
+def sweep(state: SuiteState) -> dict[str, int]:
+    """Remove this run's labelled objects; an xdist worker removes only those named for it (others still run)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    selector = Selector(run_id=state.run_id, name_token=f"-{worker}-" if worker else None)
+    try:
+        return remove_labelled(state.sdk, selector).counts
+    except (docker.errors.APIError, OSError, requests.exceptions.RequestException):
+        return {}  # the target went away: nothing more to do here
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # Runs after failures and after Ctrl-C as well; each worker sweeps what its run created.
+    # Runs after failures and after Ctrl-C as well; the controller (or a serial run) sweeps the whole run.
     state = get_state(session.config)
     if state is not None:
         sweep(state)

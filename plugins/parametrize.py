@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.spec import SpecCatalog
 from conformance.scenarios import Scenario
+from conformance.spec import SpecCatalog
 from plugins.session import SuiteState, get_state
 
 

@@ -1,0 +1,38 @@
+"""python -m conformance.fake --listen unix:///tmp/fake.sock [--min-api 1.25] [--max-api 1.56] [--fault NAME ...]"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from . import KINDS, start_fake
+from .faults import FAULTS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.fake", description="Run the fake Docker Engine.")
+    parser.add_argument("--listen", default="tcp://127.0.0.1:2375", help="unix:///path.sock or tcp://HOST:PORT")
+    parser.add_argument("--min-api", default="1.25")
+    parser.add_argument("--max-api", default="1.56")
+    parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
+                        help="inject a fault (repeatable): " + ", ".join(sorted(FAULTS)))
+    parser.add_argument("--kind", default="docker", choices=KINDS)
+    args = parser.parse_args(argv)
+    fake = start_fake(args.listen, args.min_api, args.max_api, args.fault, args.kind)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    print(f"fake engine listening on {fake.url} (API {args.min_api}..{args.max_api}, faults: "
+          f"{', '.join(args.fault) or 'none'})", flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

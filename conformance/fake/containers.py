@@ -1,0 +1,1217 @@
+"""Containers: records, lifecycle (create/start/stop/kill/pause/wait/remove), inspect/list, logs,
+attach (hijacked and websocket), top/stats/changes/export/archive, rename/update/resize, prune.
+
+A running container is a thread executing the command language (cmdlang) against the container's
+own filesystem; its output goes to the log, which logs, attach and wait all read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import networks as netmod
+from . import volumes as volmod
+from .cmdlang import CommandNotFound, Control, Pipe, ProcessIO, Shell, parse_signal
+from .fs import FS, norm
+from .routing import route
+from .streams import RAW, WsReader, encode, pump_stdin, send_all, stream_content_type, ws_accept, ws_frame
+from .util import ZERO_TIME, Version, human_duration, match_labels, new_id, now_ns, parse_filters, parse_time, rfc3339
+from .wire import ApiError, Conn, Headers, Response, empty, json_bytes, json_response, stream_response
+
+if TYPE_CHECKING:
+    from .engine import Ctx
+    from .state import State
+
+_NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_pids = itertools.count(1000)
+_ADJ = ("admiring", "brave", "clever", "dazzling", "eager", "festive", "gallant", "happy", "jolly", "keen", "lucid",
+        "modest", "nifty", "optimistic", "quirky", "relaxed", "serene", "trusting", "vibrant", "wizardly")
+_NOUN = ("archimedes", "babbage", "curie", "darwin", "euler", "feynman", "gauss", "hopper", "kepler", "lovelace",
+         "meitner", "newton", "pascal", "ritchie", "shannon", "tesla", "turing", "wozniak", "yonath", "zuse")
+ACTIVE = ("running", "paused", "restarting")
+
+
+@dataclass
+class LogEntry:
+    stream: int
+    ns: int
+    data: bytes
+
+
+@dataclass
+class Container:
+    id: str
+    name: str
+    created_ns: int
+    image_id: str
+    config: dict[str, Any]
+    host_config: dict[str, Any]
+    fs: FS
+    base_fs: FS
+    argv: list[str]
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "created"
+    pid: int = 0
+    exit_code: int = 0
+    error: str = ""
+    started_ns: int = 0
+    finished_ns: int = 0
+    restart_count: int = 0
+    logs: list[LogEntry] = field(default_factory=list)
+    stdin: Pipe | None = None
+    control: Control | None = None
+    thread: threading.Thread | None = None
+    exits: int = 0  # number of exits so far: wait?condition=next-exit watches it
+    removed: bool = False
+    exec_ids: list[str] = field(default_factory=list)
+    stdin_attached: bool = False
+
+    @property
+    def running(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config.get("Tty"))
+
+    @property
+    def short(self) -> str:
+        return self.id[:12]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.config.get("Labels") or {}
+
+    def attrs(self, state: State, **extra: str) -> dict[str, str]:
+        image = self.config.get("Image", "")
+        return {**self.labels, "image": image, "name": self.name.lstrip("/"), **extra}
+
+
+# --- lookup ----------------------------------------------------------------------------------
+def find_container(state: State, ref: str) -> Container | None:
+    if not ref:
+        return None
+    if ref in state.containers:
+        return state.containers[ref]
+    name = "/" + ref.lstrip("/")
+    for container in state.containers.values():
+        if container.name == name:
+            return container
+    hits = [c for c in state.containers.values() if c.id.startswith(ref)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def get_container(state: State, ref: str) -> Container:
+    container = find_container(state, ref)
+    if container is None:
+        raise ApiError(404, f"No such container: {ref}")
+    return container
+
+
+def _ctr(ctx: Ctx) -> Container:
+    return get_container(ctx.state, ctx.params["id"])
+
+
+def _random_name(state: State) -> str:
+    taken = {c.name for c in state.containers.values()}
+    while True:
+        name = f"/{random.choice(_ADJ)}_{random.choice(_NOUN)}"
+        if name not in taken:
+            return name
+        name += str(random.randint(0, 99))
+        if name not in taken:
+            return name
+
+
+# --- output ----------------------------------------------------------------------------------
+def _writer(state: State, container: Container):
+    def write(fd: int, data: bytes) -> None:
+        if not data:
+            return
+        if container.tty:
+            fd = 1
+            data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        with state.cond:
+            ns = now_ns()
+            for line in data.splitlines(keepends=True):
+                container.logs.append(LogEntry(fd, ns, line))
+            state.cond.notify_all()
+    return write
+
+
+def write_stdin(state: State, container: Container, data: bytes) -> None:
+    """Client input: to the process's stdin, echoed back on a TTY like a terminal would."""
+    if container.stdin is None:
+        return
+    container.stdin.write(data)
+    if container.tty:
+        _writer(state, container)(1, data)
+
+
+# --- lifecycle -------------------------------------------------------------------------------
+def _env_map(env: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in env or []:
+        key, sep, value = item.partition("=")
+        if sep:
+            out[key] = value
+    return out
+
+
+def start_container(state: State, container: Container) -> None:
+    """Start the main process (caller holds the lock)."""
+    env = _env_map(container.config.get("Env"))
+    shell_probe = Shell(ProcessIO(lambda fd, d: None, None, Control(), container.fs, env,
+                                  container.config.get("WorkingDir") or "/"))
+    argv = container.argv
+    if not argv or (argv[0] not in ("exit", "export", "cd", ":") and shell_probe.lookup(argv[0]) is None):
+        missing = argv[0] if argv else ""
+        container.exit_code = 127
+        container.error = (f"failed to create task for container: failed to create shim task: OCI runtime create "
+                           f"failed: runc create failed: unable to start container process: exec: \"{missing}\": "
+                           "executable file not found in $PATH: unknown")
+        state.emit("container", "die", container.id, container.attrs(state, exitCode="127"))
+        raise ApiError(400, container.error)
+    container.control = Control()
+    container.stdin = Pipe() if container.config.get("OpenStdin") else None
+    if container.stdin is not None and not container.stdin_attached and container.config.get("StdinOnce") is False \
+            and not container.config.get("AttachStdin"):
+        pass  # stdin stays open with nobody attached, like `docker run -d -i`
+    container.status = "running"
+    container.pid = next(_pids)
+    container.started_ns = now_ns()
+    container.finished_ns = 0
+    container.exit_code = 0
+    container.error = ""
+    netmod.attach_running(state, container)
+    for mount in container.mounts:
+        if mount.get("Type") == "volume":
+            state.emit("volume", "mount", mount["Name"], {"container": container.id, "destination":
+                                                          mount["Destination"], "driver": "local",
+                                                          "propagation": "", "read/write": str(mount["RW"]).lower()})
+    state.emit("container", "start", container.id, container.attrs(state))
+    control, stdin = container.control, container.stdin
+    env = _env_map(container.config.get("Env"))
+    thread = threading.Thread(target=_run_main, args=(state, container, control, stdin, env),
+                              name=f"ctr-{container.short}", daemon=True)
+    container.thread = thread
+    thread.start()
+
+
+def _run_main(state: State, container: Container, control: Control, stdin: Pipe | None, env: dict[str, str]) -> None:
+    io = ProcessIO(_writer(state, container), stdin, control, container.fs, env,
+                   container.config.get("WorkingDir") or "/", container.config.get("Hostname") or container.short)
+    try:
+        code = Shell(io).run(list(container.argv))
+    except CommandNotFound:
+        code = 127
+    except Exception:  # noqa: BLE001 - a crashing interpreter is a crashing process
+        code = 255
+    _exited(state, container, control, code)
+
+
+def _exited(state: State, container: Container, control: Control, code: int) -> None:
+    from .execs import kill_execs
+    with state.cond:
+        if container.control is not control or container.removed:
+            return
+        container.status = "exited"
+        container.exit_code = code
+        container.finished_ns = now_ns()
+        container.pid = 0
+        container.exits += 1
+        container.control = None
+        if container.stdin:
+            container.stdin.close()
+        netmod.detach_running(state, container)
+        kill_execs(state, container)
+        state.emit("container", "die", container.id, container.attrs(state, exitCode=str(code)))
+        for mount in container.mounts:
+            if mount.get("Type") == "volume":
+                state.emit("volume", "unmount", mount["Name"], {"container": container.id, "driver": "local"})
+        state.cond.notify_all()
+        if container.host_config.get("AutoRemove"):
+            _remove(state, container, volumes=True)
+
+
+def signal_container(state: State, container: Container, signal: int, wait: bool = True) -> None:
+    """Deliver a terminating signal and (optionally) wait for the process to exit."""
+    control = container.control
+    thread = container.thread
+    if control is None:
+        return
+    control.kill(signal)
+    if wait and thread is not None and thread is not threading.current_thread():
+        # The process thread needs the lock to record its exit, so never join while holding it.
+        thread.join(5)
+
+
+def stop_container(state: State, container: Container, signal: int | None = None) -> None:
+    sig = signal or parse_signal(container.config.get("StopSignal"), 15)
+    state.emit("container", "kill", container.id, container.attrs(state, signal=str(sig)))
+    signal_container(state, container, sig)
+    state.emit("container", "stop", container.id, container.attrs(state))
+
+
+def _remove(state: State, container: Container, volumes: bool = False) -> None:
+    if container.removed:
+        return
+    container.removed = True
+    state.containers.pop(container.id, None)
+    for exec_id in container.exec_ids:
+        state.execs.pop(exec_id, None)
+    for net in state.networks.values():
+        net.endpoints.pop(container.id, None)
+    state.emit("container", "destroy", container.id, container.attrs(state))
+    if volumes:
+        for mount in container.mounts:
+            volume = state.volumes.get(mount.get("Name", ""))
+            if volume is not None and volume.anonymous and not volmod.users(state, volume):
+                volmod.remove(state, volume)
+    state.cond.notify_all()
+
+
+def shutdown_all(state: State) -> None:
+    with state.lock:
+        controls = [c.control for c in state.containers.values() if c.control]
+        controls += [e.control for e in state.execs.values() if getattr(e, "control", None)]
+    for control in controls:
+        control.kill(9)
+
+
+# --- create ----------------------------------------------------------------------------------
+def _mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], image_config: dict[str, Any],
+                container_id: str) -> list[dict[str, Any]]:
+    mounts: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for bind in host.get("Binds") or []:
+        parts = bind.split(":")
+        if len(parts) < 2:
+            raise ApiError(400, f"invalid volume specification: '{bind}'")
+        source, dest = parts[0], parts[1]
+        mode = parts[2] if len(parts) > 2 else ""
+        rw = "ro" not in mode.split(",")
+        if source.startswith("/"):
+            mounts.append({"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
+                           "Propagation": "rprivate"})
+        else:
+            volmod.ensure(state, source)
+            mounts.append({"Type": "volume", "Name": source, "Source": f"/var/lib/docker/volumes/{source}/_data",
+                           "Destination": dest, "Driver": "local", "Mode": mode or "z", "RW": rw, "Propagation": ""})
+        taken.add(dest)
+    for mount in host.get("Mounts") or []:
+        kind = mount.get("Type", "volume")
+        dest = mount.get("Target") or mount.get("Destination") or ""
+        if kind == "volume":
+            opts = mount.get("VolumeOptions") or {}
+            volume = volmod.ensure(state, mount.get("Source") or None, not mount.get("Source"), opts.get("Labels"))
+            mounts.append({"Type": "volume", "Name": volume.name, "Source":
+                           f"/var/lib/docker/volumes/{volume.name}/_data", "Destination": dest, "Driver": "local",
+                           "Mode": "z", "RW": not mount.get("ReadOnly"), "Propagation": ""})
+        else:
+            mounts.append({"Type": kind, "Source": mount.get("Source", ""), "Destination": dest, "Mode": "",
+                           "RW": not mount.get("ReadOnly"), "Propagation": "rprivate" if kind == "bind" else ""})
+        taken.add(dest)
+    for dest in list(image_config.get("Volumes") or {}) + list(config.get("Volumes") or {}):
+        if dest in taken:
+            continue
+        volume = volmod.ensure(state, None, True)
+        mounts.append({"Type": "volume", "Name": volume.name, "Source": f"/var/lib/docker/volumes/{volume.name}/_data",
+                       "Destination": dest, "Driver": "local", "Mode": "", "RW": True, "Propagation": ""})
+        taken.add(dest)
+    return mounts
+
+
+DEFAULT_HOST_CONFIG: dict[str, Any] = {
+    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}}, "NetworkMode": "default",
+    "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False,
+    "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0], "CapAdd": None, "CapDrop": None,
+    "CgroupnsMode": "private", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None,
+    "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False,
+    "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "",
+    "ShmSize": 67108864, "Runtime": "runc", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
+    "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [],
+    "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
+    "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
+    "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
+    "MemorySwappiness": None, "OomKillDisable": None, "PidsLimit": None, "Ulimits": None, "CpuCount": 0,
+    "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+    "MaskedPaths": ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"],
+    "ReadonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+}
+
+
+@route("POST", "/containers/create", "ContainerCreate")
+def container_create(ctx: Ctx) -> Response:
+    body = ctx.body({}) or {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid JSON body")
+    state = ctx.state
+    name = ctx.q("name") or ""
+    if name and not _NAME_RE.match(name):
+        raise ApiError(400, f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    image_ref = body.get("Image") or ""
+    if not image_ref:
+        raise ApiError(400, "No image was specified")
+    host = {**DEFAULT_HOST_CONFIG, **{k: v for k, v in (body.get("HostConfig") or {}).items()}}
+    if ctx.below("1.44") and host.get("RestartPolicy", {}).get("Name") == "no":
+        host["RestartPolicy"] = {"Name": "", "MaximumRetryCount": 0} if not body.get("HostConfig", {}).get(
+            "RestartPolicy") else host["RestartPolicy"]
+    with state.lock:
+        image = state.images.find(image_ref)
+        if image is None:
+            from .images import normalize
+            raise ApiError(404, f"No such image: {normalize(image_ref)}")
+        if name:
+            clash = find_container(state, name)
+            if clash is not None and clash.name == "/" + name.lstrip("/"):
+                raise ApiError(409, f'Conflict. The container name "/{name.lstrip("/")}" is already in use by '
+                                    f'container "{clash.id}". You have to remove (or rename) that container to be '
+                                    "able to reuse that name.")
+        image_config = image.config
+        entrypoint = body.get("Entrypoint")
+        cmd = body.get("Cmd")
+        if isinstance(entrypoint, str):
+            entrypoint = [entrypoint]
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        if entrypoint is None or entrypoint == []:
+            entrypoint = None if entrypoint == [] else image_config.get("Entrypoint")
+            if cmd is None:
+                cmd = image_config.get("Cmd")
+        argv = list(entrypoint or []) + list(cmd or [])
+        if not argv:
+            raise ApiError(400, "No command specified")
+        cid = new_id()
+        env = list(image_config.get("Env") or [])
+        for item in body.get("Env") or []:
+            key = item.split("=", 1)[0]
+            env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+        labels = {**(image_config.get("Labels") or {}), **(body.get("Labels") or {})}
+        config = {
+            "Hostname": body.get("Hostname") or cid[:12], "Domainname": body.get("Domainname") or "",
+            "User": body.get("User") or image_config.get("User") or "",
+            "AttachStdin": bool(body.get("AttachStdin")), "AttachStdout": bool(body.get("AttachStdout")),
+            "AttachStderr": bool(body.get("AttachStderr")), "ExposedPorts": body.get("ExposedPorts") or
+            image_config.get("ExposedPorts"), "Tty": bool(body.get("Tty")), "OpenStdin": bool(body.get("OpenStdin")),
+            "StdinOnce": bool(body.get("StdinOnce")), "Env": env, "Cmd": cmd, "Image": image_ref,
+            "Volumes": body.get("Volumes") or image_config.get("Volumes"),
+            "WorkingDir": body.get("WorkingDir") or image_config.get("WorkingDir") or "",
+            "Entrypoint": entrypoint, "OnBuild": None, "Labels": labels,
+        }
+        for key in ("StopSignal", "StopTimeout", "Healthcheck", "MacAddress", "ArgsEscaped", "Shell"):
+            if body.get(key) is not None:
+                config[key] = body[key]
+        if config["ExposedPorts"] is None:
+            config.pop("ExposedPorts")
+        fs = image.fs.copy()
+        workdir = config["WorkingDir"]
+        if workdir and not fs.exists(workdir):
+            fs.mkdir(norm(workdir))
+        mounts = _mounts_for(state, config, host, image_config, cid)
+        container = Container(cid, _random_name(state) if not name else "/" + name.lstrip("/"), now_ns(), image.id,
+                              config, host, fs, image.fs, argv, mounts=mounts)
+        mode = host.get("NetworkMode") or "default"
+        endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+        net_name = "bridge" if mode == "default" else mode
+        if not net_name.startswith("container:"):
+            net = netmod.find(state, net_name)
+            if net is None:
+                raise ApiError(404, f"network {net_name} not found")
+            container.networks[net.name] = netmod.endpoint_settings(net, endpoints.get(net_name) or
+                                                                    endpoints.get(net.name), ctx.version)
+        for extra_name, extra_cfg in endpoints.items():
+            if extra_name in (net_name,) or extra_name in container.networks:
+                continue
+            extra = netmod.find(state, extra_name)
+            if extra is None:
+                raise ApiError(404, f"network {extra_name} not found")
+            container.networks[extra.name] = netmod.endpoint_settings(extra, extra_cfg, ctx.version)
+        state.containers[cid] = container
+        state.emit("container", "create", cid, container.attrs(state))
+    warnings: list[str] = []
+    return json_response({"Id": cid, "Warnings": warnings}, 201)
+
+
+# --- inspect / list --------------------------------------------------------------------------
+def _ports(container: Container) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    exposed = dict(container.config.get("ExposedPorts") or {})
+    bindings = container.host_config.get("PortBindings") or {}
+    for port in bindings:
+        exposed.setdefault(port, {})
+    inspect: dict[str, Any] = {}
+    summary: list[dict[str, Any]] = []
+    for port in sorted(exposed):
+        number, _, proto = port.partition("/")
+        proto = proto or "tcp"
+        bound = bindings.get(port)
+        if not bound and container.host_config.get("PublishAllPorts"):
+            bound = [{"HostIp": "", "HostPort": str(32768 + int(number) % 1000)}]
+        if container.running and bound:
+            inspect[port] = [{"HostIp": b.get("HostIp") or "0.0.0.0", "HostPort": b.get("HostPort") or
+                              str(32768 + int(number) % 1000)} for b in bound]
+            for b in inspect[port]:
+                summary.append({"IP": b["HostIp"], "PrivatePort": int(number), "PublicPort": int(b["HostPort"]),
+                                "Type": proto})
+        else:
+            inspect[port] = None
+            summary.append({"PrivatePort": int(number), "Type": proto})
+    return inspect, summary
+
+
+def _status_text(container: Container) -> str:
+    now = time.time()
+    if container.status == "running":
+        return f"Up {human_duration(now - container.started_ns / 1e9)}"
+    if container.status == "paused":
+        return f"Up {human_duration(now - container.started_ns / 1e9)} (Paused)"
+    if container.status == "exited":
+        return f"Exited ({container.exit_code}) {human_duration(now - container.finished_ns / 1e9)} ago"
+    if container.status == "restarting":
+        return "Restarting"
+    return "Created"
+
+
+def _mount_points(container: Container) -> list[dict[str, Any]]:
+    out = []
+    for m in container.mounts:
+        item = {"Type": m["Type"], "Source": m.get("Source", ""), "Destination": m["Destination"],
+                "Mode": m.get("Mode", ""), "RW": m.get("RW", True), "Propagation": m.get("Propagation", "")}
+        if m["Type"] == "volume":
+            item["Name"] = m["Name"]
+            item["Driver"] = m.get("Driver", "local")
+        out.append(item)
+    return out
+
+
+def inspect_json(state: State, c: Container, version: Version, size: bool = False) -> dict[str, Any]:
+    ports, _ = _ports(c)
+    base = f"/var/lib/docker/containers/{c.id}"
+    st = {"Status": c.status, "Running": c.status in ("running", "paused"), "Paused": c.status == "paused",
+          "Restarting": c.status == "restarting", "OOMKilled": False, "Dead": c.status == "dead", "Pid": c.pid,
+          "ExitCode": c.exit_code, "Error": c.error,
+          "StartedAt": rfc3339(c.started_ns) if c.started_ns else ZERO_TIME,
+          "FinishedAt": rfc3339(c.finished_ns) if c.finished_ns else ZERO_TIME}
+    if c.config.get("Healthcheck") and c.config["Healthcheck"].get("Test") not in (None, ["NONE"]):
+        st["Health"] = {"Status": "healthy" if c.status == "running" else "unhealthy", "FailingStreak": 0, "Log": []}
+    primary = next(iter(c.networks.values()), {})
+    net_settings: dict[str, Any] = {
+        "Bridge": "", "SandboxID": c.id[::-1] if c.running else "", "HairpinMode": False,
+        "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": ports,
+        "SandboxKey": f"/var/run/docker/netns/{c.id[::-1][:12]}" if c.running else "",
+        "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+        "EndpointID": primary.get("EndpointID", "") if "bridge" in c.networks else "",
+        "Gateway": primary.get("Gateway", "") if "bridge" in c.networks else "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "IPAddress": primary.get("IPAddress", "") if "bridge" in c.networks else "",
+        "IPPrefixLen": primary.get("IPPrefixLen", 0) if "bridge" in c.networks else 0, "IPv6Gateway": "",
+        "MacAddress": primary.get("MacAddress", "") if "bridge" in c.networks else "",
+        "Networks": {name: dict(ep) for name, ep in c.networks.items()},
+    }
+    if version >= (1, 44):
+        for key in ("HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen", "SecondaryIPAddresses",
+                    "SecondaryIPv6Addresses"):
+            net_settings.pop(key, None)
+    if version >= (1, 52):
+        for key in ("Bridge", "EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress",
+                    "IPPrefixLen", "IPv6Gateway", "MacAddress"):
+            net_settings.pop(key, None)
+    host = dict(c.host_config)
+    out: dict[str, Any] = {
+        "Id": c.id, "Created": rfc3339(c.created_ns), "Path": c.argv[0] if c.argv else "", "Args": c.argv[1:],
+        "State": st, "Image": c.image_id, "ResolvConfPath": f"{base}/resolv.conf", "HostnamePath": f"{base}/hostname",
+        "HostsPath": f"{base}/hosts", "LogPath": f"{base}/{c.id}-json.log", "Name": c.name,
+        "RestartCount": c.restart_count, "Driver": "overlay2", "Platform": "linux", "MountLabel": "",
+        "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": list(c.exec_ids) or None, "HostConfig": host,
+        "GraphDriver": {"Name": "overlay2", "Data": {
+            "LowerDir": f"/var/lib/docker/overlay2/{c.short}-init/diff",
+            "MergedDir": f"/var/lib/docker/overlay2/{c.short}/merged",
+            "UpperDir": f"/var/lib/docker/overlay2/{c.short}/diff",
+            "WorkDir": f"/var/lib/docker/overlay2/{c.short}/work"}},
+        "Mounts": _mount_points(c), "Config": dict(c.config), "NetworkSettings": net_settings,
+    }
+    if size:
+        out["SizeRw"] = c.fs.size() - c.base_fs.size() if c.fs.size() >= c.base_fs.size() else 0
+        out["SizeRootFs"] = c.fs.size()
+    if version >= (1, 50):
+        out["ImageManifestDescriptor"] = None
+        out.pop("ImageManifestDescriptor")
+    return out
+
+
+def summary_json(state: State, c: Container, version: Version, size: bool = False) -> dict[str, Any]:
+    _, ports = _ports(c)
+    args = [f"'{a}'" if " " in a else a for a in c.argv[1:]]
+    command = " ".join([c.argv[0], *args]) if c.argv else ""
+    image = c.config.get("Image", "")
+    if c.image_id not in state.images.images:
+        image = c.image_id
+    out: dict[str, Any] = {
+        "Id": c.id, "Names": [c.name], "Image": image, "ImageID": c.image_id, "Command": command,
+        "Created": c.created_ns // 1_000_000_000, "Ports": ports, "Labels": dict(c.labels), "State": c.status,
+        "Status": _status_text(c), "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "default")},
+        "NetworkSettings": {"Networks": {name: dict(ep) for name, ep in c.networks.items()}},
+        "Mounts": _mount_points(c),
+    }
+    if size:
+        out["SizeRw"] = max(c.fs.size() - c.base_fs.size(), 0)
+        out["SizeRootFs"] = c.fs.size()
+    return out
+
+
+@route("GET", "/containers/{id}/json", "ContainerInspect")
+def container_inspect(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        return json_response(inspect_json(ctx.state, _ctr(ctx), ctx.version, ctx.qbool("size")))
+
+
+LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "is-task", "isolation", "label", "name",
+                "network", "publish", "since", "status", "volume")
+
+
+@route("GET", "/containers/json", "ContainerList")
+def container_list(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), LIST_FILTERS)
+    if ctx.fault("ignore-label-filter"):
+        filters.pop("label", None)
+    for status in filters.get("status", []):
+        if status not in ("created", "restarting", "running", "removing", "paused", "exited", "dead"):
+            raise ApiError(400, f"invalid filter 'status={status}'")
+    show_all = ctx.qbool("all") or bool(filters.get("status")) or bool(filters.get("exited"))
+    limit = ctx.qint("limit", -1) or -1
+    size = ctx.qbool("size")
+    state = ctx.state
+    out = []
+    with state.lock:
+        containers = sorted(state.containers.values(), key=lambda c: c.created_ns, reverse=True)
+        before = [get_container(state, r).created_ns for r in filters.get("before", [])]
+        since = [get_container(state, r).created_ns for r in filters.get("since", [])]
+        if limit > 0 or before or since:
+            show_all = True
+        for c in containers:
+            if not show_all and not c.running:
+                continue
+            if filters.get("id") and not any(c.id.startswith(v) for v in filters["id"]):
+                continue
+            if filters.get("name") and not any(re.search(v, c.name.lstrip("/")) or v == c.name
+                                               for v in filters["name"]):
+                continue
+            if filters.get("label") and not match_labels(c.labels, filters["label"]):
+                continue
+            if filters.get("status") and c.status not in filters["status"]:
+                continue
+            if filters.get("exited") and not (c.status == "exited" and str(c.exit_code) in filters["exited"]):
+                continue
+            if filters.get("ancestor"):
+                wanted = {getattr(state.images.find(a), "id", a) for a in filters["ancestor"]}
+                if c.image_id not in wanted and c.config.get("Image") not in filters["ancestor"]:
+                    continue
+            if filters.get("network") and not any(
+                    n in c.networks or any(ep.get("NetworkID", "").startswith(n) for ep in c.networks.values())
+                    for n in filters["network"]):
+                continue
+            if filters.get("volume") and not any(m.get("Name") in filters["volume"] or m["Destination"] in
+                                                 filters["volume"] for m in c.mounts):
+                continue
+            if filters.get("is-task"):
+                is_task = "com.docker.swarm.task" in c.labels
+                if is_task != (filters["is-task"][0].lower() in ("1", "true")):
+                    continue
+            if any(c.created_ns >= b for b in before) or any(c.created_ns <= s for s in since):
+                continue
+            out.append(summary_json(state, c, ctx.version, size))
+    if limit > 0:
+        out = out[:limit]
+    return json_response(out)
+
+
+# --- lifecycle handlers ----------------------------------------------------------------------
+@route("POST", "/containers/{id}/start", "ContainerStart")
+def container_start(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+        if container.status == "paused":
+            raise ApiError(409, "cannot start a paused container, try unpause instead")
+        if container.running:
+            return empty(304)
+        start_container(state, container)
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/stop", "ContainerStop")
+def container_stop(ctx: Ctx) -> Response:
+    state = ctx.state
+    sig = parse_signal(ctx.q("signal"), 0) if ctx.q("signal") else None
+    with state.lock:
+        container = _ctr(ctx)
+        if not container.running:
+            return empty(304)
+    stop_container(state, container, sig)
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/restart", "ContainerRestart")
+def container_restart(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+        running = container.running
+    if running:
+        stop_container(state, container)
+    with state.lock:
+        if container.removed:
+            raise ApiError(404, f"No such container: {ctx.params['id']}")
+        start_container(state, container)
+        container.restart_count += 0
+        state.emit("container", "restart", container.id, container.attrs(state))
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/kill", "ContainerKill")
+def container_kill(ctx: Ctx) -> Response:
+    state = ctx.state
+    sig = parse_signal(ctx.q("signal"), 9)
+    with state.lock:
+        container = _ctr(ctx)
+        if not container.running:
+            raise ApiError(409, f"Container {container.id} is not running")
+        state.emit("container", "kill", container.id, container.attrs(state, signal=str(sig)))
+    if sig in (17, 18, 23, 28):  # SIGCHLD, SIGCONT, SIGURG, SIGWINCH do not terminate
+        return empty(204)
+    signal_container(state, container, sig)
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/pause", "ContainerPause")
+def container_pause(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        if container.status == "paused":
+            raise ApiError(409, f"Container {container.id} is already paused")
+        if container.status != "running":
+            raise ApiError(409, f"Container {container.id} is not running")
+        container.status = "paused"
+        if container.control:
+            container.control.pause()
+        ctx.state.emit("container", "pause", container.id, container.attrs(ctx.state))
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/unpause", "ContainerUnpause")
+def container_unpause(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        if container.status != "paused":
+            raise ApiError(409, f"Container {container.id} is not paused")
+        container.status = "running"
+        if container.control:
+            container.control.resume()
+        ctx.state.emit("container", "unpause", container.id, container.attrs(ctx.state))
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/wait", "ContainerWait")
+def container_wait(ctx: Ctx) -> Response:
+    condition = ctx.q("condition") or "not-running"
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise ApiError(400, f"invalid condition: {condition!r}")
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+        exits = container.exits
+
+    def done() -> bool:
+        if condition == "removed":
+            return container.removed
+        if condition == "next-exit":
+            return container.exits > exits or container.removed
+        return not container.running or container.removed
+
+    def gen() -> Iterator[bytes]:
+        yield b""  # headers go out now, as the Engine flushes them before waiting
+        with state.cond:
+            while not done() and not state.closing:
+                state.cond.wait(0.5)
+                if not ctx.req.alive():
+                    return
+            body: dict[str, Any] = {"StatusCode": container.exit_code}
+            if container.error:
+                body["Error"] = {"Message": container.error}
+        yield json_bytes(body)
+    return stream_response(gen())
+
+
+@route("DELETE", "/containers/{id}", "ContainerDelete")
+def container_delete(ctx: Ctx) -> Response:
+    state = ctx.state
+    force = ctx.qbool("force")
+    with state.lock:
+        container = _ctr(ctx)
+        if container.running and not force:
+            if container.status == "paused":
+                raise ApiError(409, f"You cannot remove a paused container {container.id}. Unpause and then stop the "
+                                    "container before attempting removal or force remove")
+            raise ApiError(409, f"You cannot remove a running container {container.id}. Stop the container before "
+                                "attempting removal or force remove")
+        if ctx.qbool("link"):
+            raise ApiError(400, "Conflict, cannot remove the default link name of the container")
+        running = container.running
+    if running:
+        state.emit("container", "kill", container.id, container.attrs(state, signal="9"))
+        signal_container(state, container, 9)
+    with state.lock:
+        _remove(state, container, volumes=ctx.qbool("v"))
+    return empty(204)
+
+
+@route("POST", "/containers/{id}/rename", "ContainerRename")
+def container_rename(ctx: Ctx) -> Response:
+    new = ctx.q("name") or ""
+    if not new or not _NAME_RE.match(new):
+        raise ApiError(400, f"Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+        target = "/" + new.lstrip("/")
+        clash = next((c for c in state.containers.values() if c.name == target), None)
+        if clash is not None and clash is not container:
+            raise ApiError(409, f'Conflict. The container name "{target}" is already in use by container '
+                                f'"{clash.id}". You have to remove (or rename) that container to be able to reuse '
+                                "that name.")
+        old = container.name
+        container.name = target
+        for ep in state.networks.values():
+            if container.id in ep.endpoints:
+                ep.endpoints[container.id]["Name"] = new
+        state.emit("container", "rename", container.id, container.attrs(state, oldName=old))
+    return empty(204)
+
+
+UPDATABLE = ("BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+             "CpusetCpus", "CpusetMems", "Memory", "MemoryReservation", "MemorySwap", "KernelMemory", "NanoCpus",
+             "PidsLimit", "RestartPolicy", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+             "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Devices", "DeviceCgroupRules", "DeviceRequests",
+             "Ulimits", "CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "OomKillDisable",
+             "MemorySwappiness", "CgroupParent")
+
+
+@route("POST", "/containers/{id}/update", "ContainerUpdate")
+def container_update(ctx: Ctx) -> Response:
+    body = ctx.body({}) or {}
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        policy = (body.get("RestartPolicy") or {}).get("Name")
+        if policy and policy not in ("", "no", "always", "unless-stopped", "on-failure"):
+            raise ApiError(400, f"invalid restart policy '{policy}'")
+        if container.host_config.get("AutoRemove") and policy not in (None, "", "no"):
+            raise ApiError(400, "Restart policy cannot be updated because AutoRemove is enabled for the container")
+        for key in UPDATABLE:
+            if key in body and body[key] is not None:
+                container.host_config[key] = body[key]
+        ctx.state.emit("container", "update", container.id, container.attrs(ctx.state))
+    return json_response({"Warnings": []})
+
+
+@route("POST", "/containers/{id}/resize", "ContainerResize")
+def container_resize(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        h, w = ctx.qint("h", 0), ctx.qint("w", 0)
+        if not container.running:
+            raise ApiError(409, f"Container {container.id} is not running")
+        container.host_config["ConsoleSize"] = [h, w]
+        ctx.state.emit("container", "resize", container.id, container.attrs(ctx.state, height=str(h), width=str(w)))
+    return Response(200, b"", Headers([("Content-Type", "text/plain; charset=utf-8")]))
+
+
+@route("POST", "/containers/prune", "ContainerPrune")
+def container_prune(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("label", "label!", "until"))
+    until = [parse_time(v) for v in filters.get("until", [])]
+    deleted = []
+    reclaimed = 0
+    state = ctx.state
+    with state.lock:
+        for c in list(state.containers.values()):
+            if c.running:
+                continue
+            if filters.get("label") and not match_labels(c.labels, filters["label"]):
+                continue
+            if filters.get("label!") and match_labels(c.labels, filters["label!"]):
+                continue
+            if any(c.created_ns / 1e9 > u for u in until):
+                continue
+            reclaimed += max(c.fs.size() - c.base_fs.size(), 0)
+            _remove(state, c)
+            deleted.append(c.id)
+        state.emit("container", "prune", "", {"reclaimed": str(reclaimed)})
+    return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})
+
+
+# --- logs / attach ---------------------------------------------------------------------------
+def _follow(state: State, container: Container, start: int, follow: bool, alive, until_ns: int | None = None,
+            stop_on_exit: bool = True) -> Iterator[LogEntry]:
+    """Log entries from index `start`; with follow, keep going until the container stops."""
+    index = start
+    while True:
+        with state.cond:
+            fresh = container.logs[index:]
+            index += len(fresh)
+            finished = (not container.running and container.status != "created") or container.removed \
+                or state.closing
+        for entry in fresh:
+            if until_ns is not None and entry.ns > until_ns:
+                return
+            yield entry
+        if not follow or (finished and stop_on_exit):
+            with state.cond:
+                if len(container.logs) == index:
+                    return
+            continue
+        if not alive():
+            return
+        with state.cond:
+            if len(container.logs) == index and not state.closing and (container.running or
+                                                                        container.status == "created"):
+                state.cond.wait(0.25)
+
+
+@route("GET", "/containers/{id}/logs", "ContainerLogs")
+def container_logs(ctx: Ctx) -> Response:
+    state = ctx.state
+    stdout, stderr = ctx.qbool("stdout"), ctx.qbool("stderr")
+    if not (stdout or stderr):
+        raise ApiError(400, "Bad parameters: you must choose at least one stream")
+    follow, timestamps = ctx.qbool("follow"), ctx.qbool("timestamps")
+    since = parse_time(ctx.q("since") or "0") if ctx.q("since") not in (None, "", "0") else None
+    until = parse_time(ctx.q("until") or "0") if ctx.q("until") not in (None, "", "0") else None
+    tail = ctx.q("tail") or "all"
+    with state.lock:
+        container = _ctr(ctx)
+        tty = container.tty
+        entries = list(container.logs)
+        log_type = container.host_config.get("LogConfig", {}).get("Type", "json-file")
+    if log_type == "none":
+        raise ApiError(501, 'configured logging driver does not support reading')
+    wanted = {1: stdout, 2: stderr}
+    start = 0
+    if tail not in ("all", "") and tail.lstrip("-").isdigit():
+        count = int(tail)
+        selected = [i for i, e in enumerate(entries) if wanted.get(e.stream)]
+        start = selected[-count] if 0 < count <= len(selected) else (len(entries) if count == 0 else 0)
+    until_ns = int(until * 1e9) if until is not None else None
+    bad_stream = ctx.fault("bad-frame-stream-byte")
+    short = ctx.fault("short-frame")
+
+    def gen() -> Iterator[bytes]:
+        yield b""
+        for entry in _follow(state, container, start, follow, ctx.req.alive, until_ns):
+            if not wanted.get(entry.stream):
+                continue
+            if since is not None and entry.ns < since * 1e9:
+                continue
+            data = entry.data
+            if timestamps:
+                data = rfc3339(entry.ns).encode() + b" " + data
+            if short and not tty:
+                yield bytes([entry.stream, 0, 0, 0]) + (len(data) + 64).to_bytes(4, "big") + data
+                return
+            yield encode(7 if bad_stream else entry.stream, data, tty)
+
+    content_type = stream_content_type(True, tty) if ctx.at_least("1.42") else None
+    return stream_response(gen(), content_type)
+
+
+def _attach_session(ctx: Ctx, container: Container, conn: Conn, logs: bool, stream: bool, use_stdin: bool,
+                    wanted: dict[int, bool], encoder) -> None:
+    """The hijacked part of attach: optional log replay, live output, stdin pump."""
+    state = ctx.state
+    with state.lock:
+        start = len(container.logs)
+        stdin_once = bool(container.config.get("StdinOnce"))
+    ended = threading.Event()
+    if use_stdin and container.config.get("OpenStdin"):
+        container.stdin_attached = True
+
+        def on_eof() -> None:
+            # Like the Engine: StdinOnce closes the process's stdin, otherwise the attach ends.
+            if stdin_once and container.stdin is not None:
+                container.stdin.close()
+            elif not container.tty or True:
+                ended.set()
+                state.notify()
+        pump_stdin(conn, lambda data: write_stdin(state, container, data), on_eof)
+
+    def output() -> Iterator[bytes]:
+        if logs:
+            with state.lock:
+                past = list(container.logs[:start])
+            for entry in past:
+                if wanted.get(entry.stream):
+                    yield encoder(entry.stream, entry.data)
+        if not stream:
+            return
+        alive = lambda: conn.alive() and not ended.is_set()  # noqa: E731
+        for entry in _follow(state, container, start, True, alive):
+            if wanted.get(entry.stream):
+                yield encoder(entry.stream, entry.data)
+            if ended.is_set():
+                return
+
+    send_all(conn, output())
+
+
+@route("POST", "/containers/{id}/attach", "ContainerAttach")
+def container_attach(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+        tty = container.tty
+    logs, stream = ctx.qbool("logs"), ctx.qbool("stream")
+    wanted = {1: ctx.qbool("stdout"), 2: ctx.qbool("stderr")}
+    use_stdin = ctx.qbool("stdin")
+    if not (logs or stream):
+        raise ApiError(400, "Bad parameters: you must choose at least one stream")
+    state.emit("container", "attach", container.id, container.attrs(state))
+    content_type = stream_content_type(ctx.at_least("1.42"), tty)
+    upgrade = ctx.req.wants_upgrade() and not ctx.fault("no-101-on-upgrade")
+    headers = Headers([("Content-Type", content_type)])
+    if upgrade:
+        headers["Connection"] = "Upgrade"
+        headers["Upgrade"] = "tcp"
+
+    def hijack(conn: Conn) -> None:
+        _attach_session(ctx, container, conn, logs, stream, use_stdin, wanted,
+                        lambda s, d: encode(s, d, tty))
+    return Response(101 if upgrade else 200, b"", headers, "UPGRADED" if upgrade else "OK", hijack)
+
+
+@route("GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket")
+def container_attach_ws(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+    key = ctx.req.headers.get("Sec-WebSocket-Key")
+    if (ctx.req.headers.get("Upgrade") or "").lower() != "websocket" or not key:
+        raise ApiError(400, "Bad Request: not a websocket handshake")
+    logs, stream = ctx.qbool("logs"), ctx.qbool("stream")
+    wanted = {1: ctx.qbool("stdout"), 2: ctx.qbool("stderr")}
+    if not any(wanted.values()) and not ctx.qbool("stdin"):
+        wanted = {1: True, 2: True}
+    use_stdin = ctx.qbool("stdin")
+    state.emit("container", "attach", container.id, container.attrs(state))
+    headers = Headers([("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", ws_accept(key))])
+
+    def hijack(conn: Conn) -> None:
+        ended = threading.Event()
+        if use_stdin and container.config.get("OpenStdin"):
+            def pump() -> None:
+                reader = WsReader(conn)
+                while True:
+                    item = reader.next()
+                    if item is None or item[0] == 0x8:
+                        break
+                    if item[0] == 0x9:
+                        conn.write(ws_frame(item[1], 0xA))
+                    elif item[0] in (0x0, 0x1, 0x2):
+                        write_stdin(state, container, item[1])
+                if container.config.get("StdinOnce") and container.stdin is not None:
+                    container.stdin.close()
+                ended.set()
+                state.notify()
+            threading.Thread(target=pump, daemon=True).start()
+
+        def output() -> Iterator[bytes]:
+            with state.lock:
+                start = len(container.logs)
+                past = list(container.logs[:start]) if logs else []
+            for entry in past:
+                if wanted.get(entry.stream):
+                    yield ws_frame(entry.data)
+            if stream:
+                alive = lambda: conn.alive() and not ended.is_set()  # noqa: E731
+                for entry in _follow(state, container, start, True, alive):
+                    if wanted.get(entry.stream):
+                        yield ws_frame(entry.data)
+            yield ws_frame(b"\x03\xe8", 0x8)  # close, 1000 normal
+        send_all(conn, output())
+    return Response(101, b"", headers, "Switching Protocols", hijack)
+
+
+# --- inspection of the running container -----------------------------------------------------
+@route("GET", "/containers/{id}/top", "ContainerTop")
+def container_top(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        if not container.running:
+            raise ApiError(409, f"Container {container.id} is not running")
+        started = time.strftime("%H:%M", time.gmtime(container.started_ns / 1e9))
+        cmd = " ".join(container.argv)
+        procs = [["root", str(container.pid), str(container.pid - 20), "0", started, "?", "00:00:00", cmd]]
+        for exec_id in container.exec_ids:
+            ex = ctx.state.execs.get(exec_id)
+            if ex is not None and ex.running:
+                procs.append(["root", str(ex.pid), str(container.pid - 20), "0", started, "?", "00:00:00",
+                              " ".join(ex.argv)])
+    ps_args = ctx.q("ps_args") or "-ef"
+    titles = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    if "aux" in ps_args:
+        titles = ["USER", "PID", "%CPU", "%MEM", "VSZ", "RSS", "TTY", "STAT", "START", "TIME", "COMMAND"]
+        procs = [[p[0], p[1], "0.0", "0.0", "1000", "500", "?", "Ss", p[4], "0:00", p[7]] for p in procs]
+    return json_response({"Titles": titles, "Processes": procs})
+
+
+@route("GET", "/containers/{id}/changes", "ContainerChanges")
+def container_changes(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        return json_response(container.fs.changes(container.base_fs))
+
+
+@route("GET", "/containers/{id}/export", "ContainerExport")
+def container_export(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        data = container.fs.tar("/")
+        ctx.state.emit("container", "export", container.id, container.attrs(ctx.state))
+    return Response(200, data, Headers([("Content-Type", "application/octet-stream")]))
+
+
+def _stats(c: Container, n: int, one_shot: bool, version: Version) -> dict[str, Any]:
+    running = c.running
+    now = now_ns()
+    total = (n + 1) * 1_000_000 if running else 0
+    cpu = {"cpu_usage": {"total_usage": total, "usage_in_kernelmode": total // 4, "usage_in_usermode": total // 2},
+           "system_cpu_usage": now // 100 if running else 0, "online_cpus": 2 if running else 0,
+           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    if version < (1, 46):
+        cpu["cpu_usage"]["percpu_usage"] = [total // 2, total - total // 2]
+    pre = {"cpu_usage": {"total_usage": max(total - 1_000_000, 0) if n and not one_shot else 0,
+                         "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+           "system_cpu_usage": 0 if (one_shot or not n) else (now - 200_000_000) // 100,
+           "online_cpus": 0 if (one_shot or not n) else 2,
+           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    memory: dict[str, Any] = {"usage": 659456, "stats": {"active_anon": 4096, "cache": 237568, "rss": 53248},
+                              "limit": 8 << 30} if running else {}
+    if running and version < (1, 46):
+        memory["max_usage"] = 4079616
+    out = {
+        "read": rfc3339(now) if running else ZERO_TIME,
+        "preread": rfc3339(now - 200_000_000) if (running and n and not one_shot) else ZERO_TIME,
+        "pids_stats": {"current": 1 + len(c.exec_ids)} if running else {},
+        "blkio_stats": {"io_service_bytes_recursive": None, "io_serviced_recursive": None,
+                        "io_queue_recursive": None, "io_service_time_recursive": None,
+                        "io_wait_time_recursive": None, "io_merged_recursive": None, "io_time_recursive": None,
+                        "sectors_recursive": None},
+        "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu, "precpu_stats": pre, "memory_stats": memory,
+        "name": c.name, "id": c.id,
+    }
+    if running:
+        out["networks"] = {"eth0": {"rx_bytes": 806 + n, "rx_packets": 9, "rx_errors": 0, "rx_dropped": 0,
+                                    "tx_bytes": 0, "tx_packets": 0, "tx_errors": 0, "tx_dropped": 0}}
+    if version >= (1, 51):
+        out["os_type"] = "linux"
+    return out
+
+
+STATS_INTERVAL = 0.2
+
+
+@route("GET", "/containers/{id}/stats", "ContainerStats")
+def container_stats(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        container = _ctr(ctx)
+    stream = ctx.qbool("stream", True)
+    one_shot = ctx.qbool("one-shot") and ctx.at_least("1.41")
+    if not stream:
+        with state.lock:
+            return json_response(_stats(container, 1 if not one_shot else 0, one_shot, ctx.version))
+
+    def gen() -> Iterator[bytes]:
+        n = 0
+        while True:
+            with state.lock:
+                running = container.running
+                record = _stats(container, n, False, ctx.version)
+            yield json_bytes(record)
+            n += 1
+            if not running or container.removed or state.closing or not ctx.req.alive():
+                return
+            deadline = time.time() + STATS_INTERVAL
+            while time.time() < deadline and not state.closing:
+                with state.cond:
+                    state.cond.wait(max(0.0, deadline - time.time()))
+                if not container.running:
+                    break
+    return stream_response(gen())
+
+
+# --- archive ---------------------------------------------------------------------------------
+def _archive_path(ctx: Ctx) -> str:
+    path = ctx.q("path")
+    if not path:
+        raise ApiError(400, "path must not be empty")
+    return path
+
+
+@route("HEAD", "/containers/{id}/archive", "ContainerArchiveInfo")
+def container_archive_head(ctx: Ctx) -> Response:
+    path = _archive_path(ctx)
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        cwd = container.config.get("WorkingDir") or "/"
+        try:
+            header = container.fs.stat_header(norm(path, cwd))
+        except ApiError:
+            raise ApiError(404, f"Could not find the file {path} in container {ctx.params['id']}") from None
+    return Response(200, b"", Headers([("X-Docker-Container-Path-Stat", header)]))
+
+
+@route("GET", "/containers/{id}/archive", "ContainerArchive")
+def container_archive_get(ctx: Ctx) -> Response:
+    path = _archive_path(ctx)
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        cwd = container.config.get("WorkingDir") or "/"
+        full = norm(path, cwd)
+        try:
+            header = container.fs.stat_header(full)
+        except ApiError:
+            raise ApiError(404, f"Could not find the file {path} in container {ctx.params['id']}") from None
+        follow = path.endswith("/.") or path.endswith("/")
+        data = container.fs.tar(container.fs.resolve(full) if follow else full)
+        ctx.state.emit("container", "archive-path", container.id, container.attrs(ctx.state, path=path))
+    return Response(200, data, Headers([("Content-Type", "application/x-tar"),
+                                        ("X-Docker-Container-Path-Stat", header)]))
+
+
+@route("PUT", "/containers/{id}/archive", "PutContainerArchive")
+def container_archive_put(ctx: Ctx) -> Response:
+    path = _archive_path(ctx)
+    with ctx.state.lock:
+        container = _ctr(ctx)
+        if container.host_config.get("ReadonlyRootfs"):
+            raise ApiError(403, "container rootfs is marked read-only")
+        full = norm(path, container.config.get("WorkingDir") or "/")
+        entry = container.fs.get(full)
+        if entry is None:
+            raise ApiError(404, f"Could not find the file {path} in container {ctx.params['id']}")
+        if entry.kind != "dir":
+            raise ApiError(400, "extraction point is not a directory")
+        container.fs.extract(ctx.req.body, full)
+        ctx.state.emit("container", "extract-to-dir", container.id, container.attrs(ctx.state, path=path))
+    return Response(200, b"", Headers([("Content-Type", "text/plain; charset=utf-8")]))
+
+
+RAW_STREAM = RAW

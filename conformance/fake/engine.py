@@ -1,0 +1,133 @@
+"""The Engine: `handle(Request) -> Response`, versioning, standard headers, gating and faults.
+
+Everything behind the socket goes through `Engine.handle`, so another kind (a classic-Swarm
+manager) can be a different object with the same method that proxies to several Engines.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from . import faults as fault_mod
+from . import routing, spec
+from .state import State
+from .util import Version, parse_version, version_str
+from .wire import ApiError, Headers, Request, Response, error_response
+
+FAKE_VERSION = "27.0.0-fake"
+_VERSIONED = re.compile(r"^/v(\d+\.\d+)(/.*)$")
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the request, path params, the engine and the negotiated version."""
+
+    engine: Engine
+    req: Request
+    version: Version
+    op: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> State:
+        return self.engine.state
+
+    def fault(self, name: str) -> bool:
+        return name in self.engine.faults
+
+    def at_least(self, text: str) -> bool:
+        return routing.at_least(self.version, text)
+
+    def below(self, text: str) -> bool:
+        return not routing.at_least(self.version, text)
+
+    def q(self, name: str, default: str | None = None) -> str | None:
+        return self.req.q(name, default)
+
+    def qbool(self, name: str, default: bool = False) -> bool:
+        return self.req.qbool(name, default)
+
+    def qint(self, name: str, default: int | None = None) -> int | None:
+        return self.req.qint(name, default)
+
+    def body(self, default: Any = None) -> Any:
+        return self.req.json(default)
+
+
+class Engine:
+    """One fake Docker Engine with its own state."""
+
+    kind = "docker"
+
+    def __init__(self, min_api: str = "1.25", max_api: str = "1.56", faults: set[str] | None = None,
+                 name: str = "fake-engine") -> None:
+        routing.register_all()
+        self.min_api = parse_version(min_api)
+        self.max_api = parse_version(max_api)
+        self.faults: set[str] = set(faults or ())
+        fault_mod.validate(self.faults)
+        self.server_header = f"Docker/{FAKE_VERSION} (linux)"
+        self.state = State(self, name)
+
+    # --- entry point ---------------------------------------------------------------------
+    def handle(self, req: Request) -> Response:
+        ctx = Ctx(self, req, self.max_api)
+        response = self._dispatch(ctx)
+        return self._finish(ctx, response)
+
+    def close(self) -> None:
+        self.state.close()
+
+    # --- internals -----------------------------------------------------------------------
+    def _dispatch(self, ctx: Ctx) -> Response:
+        req = ctx.req
+        path = unquote(req.path)
+        found = _VERSIONED.match(path)
+        if found:
+            version = parse_version(found.group(1))
+            path = found.group(2)
+            req.versioned = True
+            if version > self.max_api and not ctx.fault("accept-too-new-version"):
+                return error_response(400, f"client version {found.group(1)} is too new. Maximum supported API "
+                                           f"version is {version_str(self.max_api)}")
+            if version < self.min_api:
+                return error_response(400, f"client version {found.group(1)} is too old. Minimum supported API "
+                                           f"version is {version_str(self.min_api)}, please upgrade your client "
+                                           "to a newer version")
+            ctx.version = version
+        req.path = path
+        req.version = ctx.version
+        matched = routing.match(req.method, path)
+        if matched is None:
+            return error_response(404, "page not found")
+        route, params = matched
+        info = None if route.ungated else spec.lookup(min(ctx.version, self.max_api), route.method, route.template)
+        if info is None and not route.ungated:
+            return error_response(404, "page not found")
+        ctx.op = route.op  # canonical (latest) id, stable across renames, for faults
+        ctx.params = params
+        try:
+            response = route.func(ctx)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.message)
+        except Exception as exc:  # noqa: BLE001 - surface bugs as Engine-style 500s
+            traceback.print_exc()
+            response = error_response(500, f"fake engine: {type(exc).__name__}: {exc}")
+        response.operation = ctx.op
+        return response
+
+    def _finish(self, ctx: Ctx, response: Response) -> Response:
+        headers = Headers([
+            ("Api-Version", version_str(self.max_api)),
+            ("Docker-Experimental", "false"),
+            ("Ostype", "linux"),
+            ("Server", self.server_header),
+        ])
+        for key, value in response.headers.items():
+            headers[key] = value
+        response.headers = headers
+        return fault_mod.apply(ctx, self.faults, response)

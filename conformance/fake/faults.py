@@ -1,0 +1,142 @@
+"""Fault catalogue: deliberate deviations the fake can inject so the suite can prove it notices.
+
+Each fault is data: a description, where it applies, and either a response post-processing hook
+(applied by the engine to every matching response) or `inline=True` when the handler that builds
+the stream checks `ctx.fault(name)` itself.  Adding a fault = adding one entry here (plus the inline
+check if it needs one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .wire import Headers, Response
+
+if TYPE_CHECKING:
+    from .engine import Ctx
+
+Hook = Callable[["Ctx", Response], Response]
+
+
+@dataclass(frozen=True)
+class Fault:
+    description: str
+    where: str  # operationIds (comma separated), "*" for every response, or a stream name
+    hook: Hook | None = None
+    inline: bool = False
+
+    def applies(self, op: str | None) -> bool:
+        return self.where == "*" or (op is not None and op in self.where.split(","))
+
+
+def _json_edit(edit: Callable[[dict], None], status: int | None = None) -> Hook:
+    def hook(ctx: Ctx, response: Response) -> Response:
+        if (status is not None and response.status != status) or response.streaming:
+            return response
+        try:
+            data = json.loads(response.body)  # type: ignore[arg-type]
+        except ValueError:
+            return response
+        if isinstance(data, dict):
+            edit(data)
+        response.body = json.dumps(data, separators=(",", ":")).encode() + b"\n"
+        return response
+    return hook
+
+
+def _set_status(new: int, only_from: int | None = None) -> Hook:
+    def hook(ctx: Ctx, response: Response) -> Response:
+        if only_from is None or response.status == only_from:
+            response.status = new
+            response.reason = None
+        return response
+    return hook
+
+
+def _drop_header(name: str) -> Hook:
+    def hook(ctx: Ctx, response: Response) -> Response:
+        del response.headers[name]
+        return response
+    return hook
+
+
+def _set_header(name: str, value: str) -> Hook:
+    def hook(ctx: Ctx, response: Response) -> Response:
+        if name in response.headers or name == "Content-Type":
+            response.headers[name] = value
+        return response
+    return hook
+
+
+def _non_json_404(ctx: Ctx, response: Response) -> Response:
+    if response.status != 404 or response.streaming:
+        return response
+    try:
+        message = json.loads(response.body).get("message", "not found")  # type: ignore[arg-type]
+    except (ValueError, AttributeError):
+        message = "not found"
+    response.body = (message + "\n").encode()
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
+def _api_version_number(data: dict) -> None:
+    data["ApiVersion"] = float(data.get("ApiVersion", "0"))
+
+
+FAULTS: dict[str, Fault] = {
+    "drop-required-field": Fault("ContainerCreate 201 body without the required `Id`", "ContainerCreate",
+                                 _json_edit(lambda d: d.pop("Id", None), 201)),
+    "wrong-field-type": Fault("/version ApiVersion as a JSON number instead of a string", "SystemVersion",
+                              _json_edit(_api_version_number, 200)),
+    "undeclared-status": Fault("ContainerInspect answers 418, a status the spec does not declare",
+                               "ContainerInspect", _set_status(418)),
+    "ok-instead-of-created": Fault("ContainerCreate answers 200 instead of 201", "ContainerCreate",
+                                   _set_status(200, 201)),
+    "ok-instead-of-no-content": Fault("ContainerStart answers 200 instead of 204", "ContainerStart",
+                                      _set_status(200, 204)),
+    "non-json-error": Fault("every 404 carries a text/plain body instead of {\"message\"}", "*", _non_json_404),
+    "wrong-content-type": Fault("ContainerList served as text/html", "ContainerList",
+                                _set_header("Content-Type", "text/html; charset=utf-8")),
+    "bad-frame-stream-byte": Fault("logs frames use stream byte 7", "ContainerLogs", inline=True),
+    "short-frame": Fault("logs: a frame header announces more bytes than follow, then the stream closes",
+                         "ContainerLogs", inline=True),
+    "no-101-on-upgrade": Fault("attach answers 200 to a Connection: Upgrade request", "ContainerAttach",
+                               inline=True),
+    "missing-api-version-header": Fault("no Api-Version header on any response", "*", _drop_header("Api-Version")),
+    "accept-too-new-version": Fault("no 400 for /vX.Y above the maximum API version", "*", inline=True),
+    "ignore-label-filter": Fault("ContainerList ignores label filters", "ContainerList", inline=True),
+    "hang-stream": Fault("/events with `until` never closes and sends nothing", "SystemEvents", inline=True),
+    "missing-rs-framing": Fault("application/json-seq events without the RS (0x1E) record prefix",
+                                "SystemEvents", inline=True),
+    "bad-stat-header": Fault("X-Docker-Container-Path-Stat is not base64", "ContainerArchiveInfo,ContainerArchive",
+                             _set_header("X-Docker-Container-Path-Stat", "%%not-base64%%")),
+    "bad-ping-header": Fault("no Docker-Experimental header on /_ping", "SystemPing,SystemPingHead",
+                             _drop_header("Docker-Experimental")),
+    "events-missing-field": Fault("event records without timeNano", "SystemEvents", inline=True),
+}
+
+
+def validate(names: set[str] | list[str] | tuple[str, ...]) -> None:
+    unknown = sorted(set(names) - set(FAULTS))
+    if unknown:
+        raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
+
+
+def apply(ctx: Ctx, active: set[str], response: Response) -> Response:
+    """Run the post-processing hooks of every active fault that applies to this operation."""
+    for name in sorted(active):
+        fault = FAULTS.get(name)
+        if fault and fault.hook and fault.applies(ctx.op):
+            response = fault.hook(ctx, response)
+    return response
+
+
+def describe() -> dict[str, dict[str, str]]:
+    return {name: {"description": f.description, "where": f.where} for name, f in FAULTS.items()}
+
+
+__all__ = ["FAULTS", "Fault", "Headers", "apply", "describe", "validate"]

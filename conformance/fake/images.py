@@ -1,0 +1,792 @@
+"""Images: the store (ids from config blobs, tags, the fake's own "registry"), inspect/list/
+history/tag/delete/prune, pull/import/push, save/load, commit, search, distribution.
+
+An image id is sha256 of its config blob, as in the Engine, so save -> load keeps ids.  Layers are
+tars (a new layer holds what changed, with .wh. whiteouts), the rootfs is their union.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .fs import FS, Entry
+from .routing import route
+from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, rfc3339
+from .wire import ApiError, Headers, Response, empty, json_bytes, json_response, stream_response
+
+if TYPE_CHECKING:
+    from .engine import Ctx
+    from .state import State
+
+DEFAULT_IMAGE = "busybox:latest"
+REGISTRY_NAME = "registry.fake.local"
+APPLETS = (
+    "sh", "echo", "cat", "sleep", "ls", "true", "false", "env", "printf", "top", "ps", "touch",
+    "mkdir", "rm", "wc", "head", "tail", "grep", "hostname", "id", "kill", "date", "yes", "seq",
+    "stat", "tar", "sed", "timeout", "test", "uname", "nc", "wget", "pwd", "cp", "mv", "ln", "whoami",
+    "printenv", "[",
+)
+_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+_REPO_RE = re.compile(r"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+                      r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+
+
+@dataclass
+class Image:
+    id: str
+    blob: bytes  # the config JSON; id == sha256(blob)
+    layers: list[bytes]
+    fs: FS
+    parent: str = ""
+    repo_digests: list[str] = field(default_factory=list)
+    last_tag_ns: int = 0
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return json.loads(self.blob)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.meta.get("config") or {}
+
+    @property
+    def short(self) -> str:
+        return self.id.split(":", 1)[1][:12]
+
+    def size(self) -> int:
+        return self.fs.size()
+
+
+def split_ref(ref: str) -> tuple[str, str, str]:
+    """(repo, tag, digest) with docker.io/library/ stripped and tag defaulting to latest."""
+    digest = ""
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag = ""
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        ref, tag = ref.rsplit(":", 1)
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+            break
+    if not tag and not digest:
+        tag = "latest"
+    return ref, tag, digest
+
+
+def normalize(ref: str) -> str:
+    repo, tag, digest = split_ref(ref)
+    return f"{repo}@{digest}" if digest and not tag else f"{repo}:{tag}"
+
+
+def digest_for(image_id: str) -> str:
+    return "sha256:" + hashlib.sha256(("manifest:" + image_id).encode()).hexdigest()
+
+
+def make_config_blob(config: dict[str, Any], history: list[dict[str, Any]], diff_ids: list[str],
+                     created_ns: int, comment: str = "", author: str = "", container: str = "",
+                     container_config: dict[str, Any] | None = None) -> bytes:
+    meta: dict[str, Any] = {
+        "architecture": "amd64", "os": "linux", "config": config, "created": rfc3339(created_ns),
+        "docker_version": "27.0.0-fake", "history": history, "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }
+    if comment:
+        meta["comment"] = comment
+    if author:
+        meta["author"] = author
+    if container:
+        meta["container"] = container
+        meta["container_config"] = container_config or {}
+    return json.dumps(meta, separators=(",", ":"), sort_keys=True).encode()
+
+
+def layer_diff(new: FS, base: FS | None) -> bytes:
+    """A layer tar holding what changed from base (whiteouts for deletions)."""
+    if base is None:
+        return new.tar("/")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as out:
+        for change in new.changes(base):
+            path = str(change["Path"])
+            if change["Kind"] == 2:
+                head, _, tail = path.rpartition("/")
+                info = tarfile.TarInfo(f"{head.lstrip('/')}/.wh.{tail}".lstrip("/"))
+                out.addfile(info)
+                continue
+            entry = new.entries.get(path)
+            if entry is None:
+                continue
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.mode, info.mtime = entry.mode, int(entry.mtime)
+            if entry.kind == "dir":
+                info.type = tarfile.DIRTYPE
+                out.addfile(info)
+            elif entry.kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, entry.linkname
+                out.addfile(info)
+            else:
+                info.size = len(entry.data)
+                out.addfile(info, io.BytesIO(entry.data))
+    return buf.getvalue()
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def busybox_fs() -> FS:
+    """The seed image's rootfs: busybox placeholder, applet links and the usual folders."""
+    fs = FS()
+    stamp = 1_700_000_000.0
+    fs.entries["/"] = Entry("dir", 0o755, stamp)
+    for folder in ("bin", "dev", "etc", "home", "proc", "root", "sys", "tmp", "usr", "usr/sbin", "var", "var/spool",
+                   "var/www"):
+        fs.entries["/" + folder] = Entry("dir", 0o1777 if folder == "tmp" else 0o755, stamp)
+    fs.entries["/bin/busybox"] = Entry("file", 0o755, stamp, b"#!fake-busybox: placeholder for the fake engine\n")
+    for applet in APPLETS:
+        fs.entries[f"/bin/{applet}"] = Entry("symlink", 0o777, stamp, linkname="busybox")
+    for name, text in (("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"),
+                       ("etc/group", "root:x:0:\nnobody:x:65534:\n"), ("etc/hostname", "localhost\n"),
+                       ("etc/hosts", "127.0.0.1\tlocalhost\n"), ("etc/resolv.conf", "nameserver 127.0.0.11\n")):
+        fs.entries["/" + name] = Entry("file", 0o644, stamp, text.encode())
+    return fs
+
+
+class ImageStore:
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.images: dict[str, Image] = {}
+        self.tags: dict[str, str] = {}  # "repo:tag" -> image id
+        self.registry: dict[str, str] = {}  # the fake's registry: "repo:tag" -> image id
+        self.seed()
+
+    def seed(self) -> None:
+        fs = busybox_fs()
+        layer = fs.tar("/")
+        created = 1_700_000_000 * 1_000_000_000
+        blob = make_config_blob(
+            {"Cmd": ["sh"], "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+             "Labels": None, "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Image": "", "User": ""},
+            [{"created": rfc3339(created), "created_by": "/bin/sh -c #(nop) ADD file:fake in / "},
+             {"created": rfc3339(created), "created_by": '/bin/sh -c #(nop)  CMD ["sh"]', "empty_layer": True}],
+            [sha(layer)], created)
+        image = self.add(blob, [layer], fs)
+        self.tag(image, DEFAULT_IMAGE, emit=False)
+        self.registry[DEFAULT_IMAGE] = image.id
+        image.repo_digests = [f"busybox@{digest_for(image.id)}"]
+
+    # --- store operations (callers hold state.lock) -------------------------------------
+    def add(self, blob: bytes, layers: list[bytes], fs: FS, parent: str = "") -> Image:
+        image_id = sha(blob)
+        existing = self.images.get(image_id)
+        if existing:
+            return existing
+        image = Image(image_id, blob, layers, fs, parent)
+        self.images[image_id] = image
+        return image
+
+    def tag(self, image: Image, ref: str, emit: bool = True) -> str:
+        name = normalize(ref)
+        self.tags[name] = image.id
+        image.last_tag_ns = now_ns()
+        if emit:
+            self.state.emit("image", "tag", image.id, {"name": name})
+        return name
+
+    def repo_tags(self, image: Image) -> list[str]:
+        return [ref for ref, iid in self.tags.items() if iid == image.id]
+
+    def find(self, ref: str) -> Image | None:
+        ref = ref.strip()
+        if not ref:
+            return None
+        hexpart = ref[7:] if ref.startswith("sha256:") else ref
+        if re.fullmatch(r"[0-9a-f]{64}", hexpart):
+            return self.images.get("sha256:" + hexpart)
+        repo, tag, digest = split_ref(ref)
+        if digest:
+            for image in self.images.values():
+                if any(d == f"{repo}@{digest}" or d.endswith("@" + digest) for d in image.repo_digests):
+                    return image
+            return None
+        image_id = self.tags.get(f"{repo}:{tag}")
+        if image_id:
+            return self.images.get(image_id)
+        if re.fullmatch(r"[0-9a-f]{1,64}", hexpart) and (ref.startswith("sha256:") or ":" not in ref):
+            hits = [i for i in self.images.values() if i.id[7:].startswith(hexpart)]
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+    def get(self, ref: str) -> Image:
+        image = self.find(ref)
+        if image is None:
+            raise ApiError(404, f"No such image: {normalize(ref) if '@' not in ref else ref}")
+        return image
+
+    def users(self, image: Image) -> list[Any]:
+        return [c for c in self.state.containers.values() if c.image_id == image.id]
+
+    def children(self, image: Image) -> list[Image]:
+        return [i for i in self.images.values() if i.parent == image.id]
+
+    def remove_image(self, image: Image, out: list[dict[str, str]]) -> None:
+        for ref in self.repo_tags(image):
+            del self.tags[ref]
+            out.append({"Untagged": ref})
+            self.state.emit("image", "untag", image.id, {"name": ref})
+        for digest in image.repo_digests:
+            out.append({"Untagged": digest})
+        del self.images[image.id]
+        out.append({"Deleted": image.id})
+        self.state.emit("image", "delete", image.id, {"name": image.id})
+
+
+# --- rendering -------------------------------------------------------------------------------
+def inspect_json(state: State, image: Image, version: Version) -> dict[str, Any]:
+    meta = image.meta
+    config = _full_config(meta.get("config") or {})
+    size = image.size()
+    out: dict[str, Any] = {
+        "Id": image.id, "RepoTags": state.images.repo_tags(image), "RepoDigests": list(image.repo_digests),
+        "Parent": image.parent, "Comment": meta.get("comment", ""), "Created": meta.get("created", ""),
+        "DockerVersion": meta.get("docker_version", ""), "Author": meta.get("author", ""), "Config": config,
+        "Architecture": meta.get("architecture", "amd64"), "Os": meta.get("os", "linux"), "Size": size,
+        "GraphDriver": {"Name": "overlay2", "Data": {
+            "MergedDir": f"/var/lib/docker/overlay2/{image.short}/merged",
+            "UpperDir": f"/var/lib/docker/overlay2/{image.short}/diff",
+            "WorkDir": f"/var/lib/docker/overlay2/{image.short}/work"}},
+        "RootFS": {"Type": "layers", "Layers": list(meta.get("rootfs", {}).get("diff_ids", []))},
+        "Metadata": {"LastTagTime": rfc3339(image.last_tag_ns) if image.last_tag_ns else "0001-01-01T00:00:00Z"},
+    }
+    if version < (1, 44):
+        out["VirtualSize"] = size
+    if version < (1, 45):
+        out["Container"] = meta.get("container", "")
+        out["ContainerConfig"] = _full_config(meta.get("container_config") or {})
+    if version >= (1, 48):
+        out["Descriptor"] = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest_for(image.id),
+                             "size": 856}
+    return out
+
+
+def _full_config(config: dict[str, Any]) -> dict[str, Any]:
+    base: dict[str, Any] = {"Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
+                            "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
+                            "StdinOnce": False, "Env": None, "Cmd": None, "Image": "", "Volumes": None,
+                            "WorkingDir": "", "Entrypoint": None, "OnBuild": None, "Labels": None}
+    base.update(config)
+    return base
+
+
+def summary_json(state: State, image: Image, version: Version, tags: list[str] | None = None) -> dict[str, Any]:
+    meta = image.meta
+    created = int(parse_time(meta["created"])) if meta.get("created") else 0
+    repo_tags = state.images.repo_tags(image) if tags is None else tags
+    if not repo_tags and version < (1, 43):
+        repo_tags = ["<none>:<none>"]
+    digests = list(image.repo_digests) or ([] if version >= (1, 43) or repo_tags != ["<none>:<none>"]
+                                           else ["<none>@<none>"])
+    out: dict[str, Any] = {
+        "Id": image.id, "ParentId": image.parent, "RepoTags": repo_tags, "RepoDigests": digests,
+        "Created": created, "Size": image.size(), "SharedSize": -1,
+        "Labels": (meta.get("config") or {}).get("Labels") or {}, "Containers": -1,
+    }
+    if version < (1, 44):
+        out["VirtualSize"] = image.size()
+    return out
+
+
+# --- handlers ---------------------------------------------------------------------------------
+@route("GET", "/images/json", "ImageList")
+def image_list(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("before", "dangling", "label", "reference", "since", "until"))
+    state = ctx.state
+    with state.lock:
+        images = list(state.images.images.values())
+        result = []
+        before = [state.images.get(r) for r in filters.get("before", [])]
+        since = [state.images.get(r) for r in filters.get("since", [])]
+        until = [parse_time(v) for v in filters.get("until", [])]
+        for image in images:
+            tags = state.images.repo_tags(image)
+            created = parse_time(image.meta["created"])
+            if "dangling" in filters:
+                dangling = filters["dangling"][0].lower() in ("1", "true")
+                if dangling != (not tags):
+                    continue
+            if not ctx.qbool("all") and not tags and state.images.children(image):
+                continue  # intermediate layers only show with all=1
+            if filters.get("label") and not match_labels(image.config.get("Labels"), filters["label"]):
+                continue
+            if any(created >= parse_time(b.meta["created"]) for b in before if b):
+                continue
+            if any(created <= parse_time(s.meta["created"]) for s in since if s):
+                continue
+            if any(created > u for u in until):
+                continue
+            if filters.get("reference"):
+                wanted = filters["reference"]
+                tags = [t for t in tags if any(_ref_match(t, w) for w in wanted)]
+                if not tags:
+                    continue
+            out = summary_json(state, image, ctx.version, tags)
+            if ctx.qbool("shared-size"):
+                out["SharedSize"] = 0
+            if ctx.at_least("1.47") and ctx.qbool("manifests"):
+                out["Manifests"] = []
+            result.append(out)
+        containers_count = {}
+        for container in state.containers.values():
+            containers_count[container.image_id] = containers_count.get(container.image_id, 0) + 1
+    result.sort(key=lambda item: item["Created"], reverse=True)
+    return json_response(result)
+
+
+def _ref_match(tag: str, pattern: str) -> bool:
+    import fnmatch
+    repo, _, tagpart = tag.rpartition(":")
+    if ":" in pattern.rsplit("/", 1)[-1]:
+        return fnmatch.fnmatchcase(tag, normalize(pattern) if "*" not in pattern else pattern)
+    return fnmatch.fnmatchcase(repo, split_ref(pattern)[0] if "*" not in pattern else pattern)
+
+
+@route("GET", "/images/{name:.+}/json", "ImageInspect")
+def image_inspect(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        image = ctx.state.images.get(ctx.params["name"])
+        return json_response(inspect_json(ctx.state, image, ctx.version))
+
+
+@route("GET", "/images/{name:.+}/history", "ImageHistory")
+def image_history(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        image = ctx.state.images.get(ctx.params["name"])
+        tags = ctx.state.images.repo_tags(image)
+    history = image.meta.get("history") or []
+    out = []
+    layer_sizes = [len(layer) for layer in image.layers]
+    layer_index = 0
+    for index, item in enumerate(history):
+        size = 0
+        if not item.get("empty_layer") and layer_index < len(layer_sizes):
+            size = layer_sizes[layer_index]
+            layer_index += 1
+        out.append({"Id": image.id if index == len(history) - 1 else "<missing>",
+                    "Created": int(parse_time(item.get("created") or image.meta["created"])),
+                    "CreatedBy": item.get("created_by", ""), "Tags": tags if index == len(history) - 1 else None,
+                    "Size": size, "Comment": item.get("comment", "")})
+    out.reverse()
+    for item in out:
+        if item["Tags"] is None:
+            item["Tags"] = []
+    return json_response(out)
+
+
+@route("POST", "/images/{name:.+}/tag", "ImageTag")
+def image_tag(ctx: Ctx) -> Response:
+    repo = ctx.q("repo") or ""
+    tag = ctx.q("tag") or ""
+    if not repo:
+        raise ApiError(400, "repository name must have at least one component")
+    if ":" in repo.rsplit("/", 1)[-1] and not tag:
+        repo, tag = repo.rsplit(":", 1)
+    repo = split_ref(repo + ":x")[0]
+    if not _REPO_RE.match(repo):
+        raise ApiError(400, f"invalid reference format: repository name ({repo}) must be lowercase")
+    if tag and not _TAG_RE.match(tag):
+        raise ApiError(400, f"invalid tag format: {tag}")
+    with ctx.state.lock:
+        image = ctx.state.images.get(ctx.params["name"])
+        ctx.state.images.tag(image, f"{repo}:{tag or 'latest'}")
+    return empty(201)
+
+
+@route("DELETE", "/images/{name:.+}", "ImageDelete")
+def image_delete(ctx: Ctx) -> Response:
+    name = ctx.params["name"]
+    force = ctx.qbool("force")
+    state = ctx.state
+    out: list[dict[str, str]] = []
+    with state.lock:
+        image = state.images.get(name)
+        tags = state.images.repo_tags(image)
+        users = state.images.users(image)
+        running = [c for c in users if c.running]
+        by_tag = normalize(name) in tags
+        if by_tag and len(tags) > 1:
+            ref = normalize(name)
+            del state.images.tags[ref]
+            state.emit("image", "untag", image.id, {"name": ref})
+            return json_response([{"Untagged": ref}])
+        if by_tag and not force and users:
+            raise ApiError(409, f'conflict: unable to remove repository reference "{name}" (must force) - container '
+                                f"{users[0].id[:12]} is using its referenced image {image.short}")
+        if not by_tag and len(tags) > 1 and not force:
+            raise ApiError(409, f"conflict: unable to delete {image.short} (must be forced) - image is referenced in "
+                                "multiple repositories")
+        if running:
+            if by_tag:
+                ref = normalize(name)
+                del state.images.tags[ref]
+                state.emit("image", "untag", image.id, {"name": ref})
+                return json_response([{"Untagged": ref}])
+            raise ApiError(409, f"conflict: unable to delete {image.short} (cannot be forced) - image is being used "
+                                f"by running container {running[0].id[:12]}")
+        if users and not force:
+            raise ApiError(409, f"conflict: unable to delete {image.short} (must be forced) - image is being used by "
+                                f"stopped container {users[0].id[:12]}")
+        if state.images.children(image) and not force:
+            raise ApiError(409, f"conflict: unable to delete {image.short} (cannot be forced) - image has dependent "
+                                "child images")
+        state.images.remove_image(image, out)
+    return json_response(out)
+
+
+@route("POST", "/images/prune", "ImagePrune")
+def image_prune(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("dangling", "label", "label!", "until"))
+    dangling_only = filters.get("dangling", ["true"])[0].lower() in ("1", "true")
+    until = [parse_time(v) for v in filters.get("until", [])]
+    deleted: list[dict[str, str]] = []
+    reclaimed = 0
+    state = ctx.state
+    with state.lock:
+        for image in list(state.images.images.values()):
+            if image.id not in state.images.images:
+                continue
+            tags = state.images.repo_tags(image)
+            if dangling_only and tags:
+                continue
+            if state.images.users(image) or state.images.children(image):
+                continue
+            if filters.get("label") and not match_labels(image.config.get("Labels"), filters["label"]):
+                continue
+            if filters.get("label!") and match_labels(image.config.get("Labels"), filters["label!"]):
+                continue
+            if any(parse_time(image.meta["created"]) > u for u in until):
+                continue
+            reclaimed += image.size()
+            state.images.remove_image(image, deleted)
+        if deleted:
+            state.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
+    return json_response({"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed})
+
+
+def _progress(**fields: Any) -> bytes:
+    return json_bytes(fields)
+
+
+def _error_line(message: str) -> bytes:
+    return json_bytes({"errorDetail": {"message": message}, "error": message})
+
+
+@route("POST", "/images/create", "ImageCreate")
+def image_create(ctx: Ctx) -> Response:
+    from_image = ctx.q("fromImage") or ""
+    from_src = ctx.q("fromSrc") or ""
+    if from_src:
+        return _import(ctx, from_src)
+    if not from_image:
+        raise ApiError(400, "fromImage or fromSrc is required")
+    tag = ctx.q("tag") or ""
+    repo, parsed_tag, digest = split_ref(from_image)
+    if tag.startswith("sha256:"):
+        digest, parsed_tag = tag, ""
+    elif tag:
+        parsed_tag = tag
+    ref = f"{repo}@{digest}" if digest and not parsed_tag else f"{repo}:{parsed_tag or 'latest'}"
+    state = ctx.state
+    with state.lock:
+        image = state.images.find(ref)
+        source = state.images.registry.get(ref)
+        if image is None and source is None and digest:
+            source = next((iid for r, iid in state.images.registry.items()
+                           if r.startswith(repo + ":") and digest_for(iid) == digest), None)
+        if image is None and source is None:
+            raise ApiError(404, f"pull access denied for {repo}, repository does not exist or may require "
+                                "'docker login': denied: requested access to the resource is denied")
+        fresh = image is None
+        image = image or state.images.images.get(source or "")
+        if image is None:
+            raise ApiError(404, f"manifest for {ref} not found: manifest unknown: manifest unknown")
+        if not digest:
+            state.images.tag(image, ref, emit=False)
+        dig = digest_for(image.id)
+        if f"{repo}@{dig}" not in image.repo_digests:
+            image.repo_digests.append(f"{repo}@{dig}")
+        state.emit("image", "pull", ref, {"name": ref})
+    label = parsed_tag or digest
+
+    def gen() -> Iterator[bytes]:
+        yield _progress(status=f"Pulling from {repo if '/' in repo else 'library/' + repo}", id=label)
+        if fresh:
+            for layer in image.meta.get("rootfs", {}).get("diff_ids", []):
+                yield _progress(status="Pulling fs layer", progressDetail={}, id=layer[7:19])
+                yield _progress(status="Pull complete", progressDetail={}, id=layer[7:19])
+        yield _progress(status=f"Digest: {dig}")
+        status = "Downloaded newer image" if fresh else "Image is up to date"
+        yield _progress(status=f"Status: {status} for {ref}")
+    return stream_response(gen())
+
+
+def parse_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+    """Apply Dockerfile-style --change instructions (CMD, ENV, LABEL, ...) to an image config."""
+    from .build import apply_instruction
+    for change in changes:
+        change = change.strip()
+        if change:
+            keyword, _, args = change.partition(" ")
+            apply_instruction(config, keyword.upper(), args.strip(), {})
+    return config
+
+
+@route("POST", "/images/{name:.+}/push", "ImagePush")
+def image_push(ctx: Ctx) -> Response:
+    name = ctx.params["name"]
+    tag = ctx.q("tag") or ""
+    repo, parsed, _ = split_ref(name)
+    tags = [tag] if tag else []
+    state = ctx.state
+    with state.lock:
+        if not tags:
+            tags = [ref.rsplit(":", 1)[1] for ref in state.images.tags if ref.rsplit(":", 1)[0] == repo]
+            if ":" in name.rsplit("/", 1)[-1]:
+                tags = [parsed]
+        if not tags:
+            raise ApiError(404, f"An image does not exist locally with the tag: {repo}")
+        pushed = []
+        for t in tags:
+            image = state.images.find(f"{repo}:{t}")
+            if image is None:
+                raise ApiError(404, f"An image does not exist locally with the tag: {repo}")
+            state.images.registry[f"{repo}:{t}"] = image.id
+            dig = digest_for(image.id)
+            if f"{repo}@{dig}" not in image.repo_digests:
+                image.repo_digests.append(f"{repo}@{dig}")
+            pushed.append((t, image, dig))
+            state.emit("image", "push", f"{repo}:{t}", {"name": f"{repo}:{t}"})
+    domain = repo.split("/")[0] if "/" in repo and ("." in repo.split("/")[0] or ":" in repo.split("/")[0]) else ""
+    shown = repo if domain else f"docker.io/{repo if '/' in repo else 'library/' + repo}"
+
+    def gen() -> Iterator[bytes]:
+        yield _progress(status=f"The push refers to repository [{shown}]")
+        for t, image, dig in pushed:
+            for layer in image.meta.get("rootfs", {}).get("diff_ids", []):
+                yield _progress(status="Preparing", progressDetail={}, id=layer[7:19])
+                yield _progress(status="Pushed", progressDetail={}, id=layer[7:19])
+            yield _progress(status=f"{t}: digest: {dig} size: 527")
+            yield _progress(progressDetail={}, aux={"Tag": t, "Digest": dig, "Size": 527})
+    return stream_response(gen())
+
+
+def _import(ctx: Ctx, src: str) -> Response:
+    if src != "-":
+        raise ApiError(500, f"Get \"{src}\": the fake engine has no network access")
+    fs = FS()
+    fs.extract(ctx.req.body or _empty_tar())
+    layer = fs.tar("/")
+    config = parse_changes({}, ctx.req.qlist("changes"))
+    created = now_ns()
+    history = [{"created": rfc3339(created), "created_by": "", "comment": ctx.q("message") or "Imported from -"}]
+    blob = make_config_blob(config, history, [sha(layer)], created, comment=ctx.q("message") or "Imported from -")
+    state = ctx.state
+    with state.lock:
+        image = state.images.add(blob, [layer], fs)
+        repo = ctx.q("repo") or ""
+        if repo:
+            tag = ctx.q("tag") or ""
+            if ":" in repo.rsplit("/", 1)[-1] and not tag:
+                repo, tag = repo.rsplit(":", 1)
+            state.images.tag(image, f"{repo}:{tag or 'latest'}", emit=False)
+        state.emit("image", "import", image.id, {"name": image.id})
+    return stream_response(iter([json_bytes({"status": image.id})]))
+
+
+def _empty_tar() -> bytes:
+    buf = io.BytesIO()
+    tarfile.open(fileobj=buf, mode="w").close()
+    return buf.getvalue()
+
+
+def save_tar(state: State, refs: list[str]) -> bytes:
+    """docker save: manifest.json, repositories, config blobs and one dir per layer."""
+    buf = io.BytesIO()
+    manifest = []
+    repositories: dict[str, dict[str, str]] = {}
+    written: set[str] = set()
+    with state.lock:
+        entries = []
+        for ref in refs:
+            image = state.images.get(ref)
+            tags = [normalize(ref)] if state.images.tags.get(normalize(ref)) == image.id else \
+                state.images.repo_tags(image)
+            entries.append((image, tags))
+    with tarfile.open(fileobj=buf, mode="w") as out:
+        def add(name: str, data: bytes) -> None:
+            if name in written:
+                return
+            written.add(name)
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+            out.addfile(info, io.BytesIO(data))
+
+        for image, tags in entries:
+            layer_paths = []
+            for layer in image.layers:
+                digest = hashlib.sha256(layer).hexdigest()
+                add(f"{digest}/VERSION", b"1.0")
+                add(f"{digest}/json", json.dumps({"id": digest}).encode())
+                add(f"{digest}/layer.tar", layer)
+                layer_paths.append(f"{digest}/layer.tar")
+            config_name = f"{image.id[7:]}.json"
+            add(config_name, image.blob)
+            manifest.append({"Config": config_name, "RepoTags": tags or None, "Layers": layer_paths})
+            for tag in tags:
+                repo, _, t = tag.rpartition(":")
+                repositories.setdefault(repo, {})[t] = layer_paths[-1].split("/")[0] if layer_paths else ""
+        add("manifest.json", json.dumps(manifest, separators=(",", ":")).encode())
+        if repositories:
+            add("repositories", json.dumps(repositories).encode())
+    return buf.getvalue()
+
+
+@route("GET", "/images/{name:.+}/get", "ImageGet")
+def image_get(ctx: Ctx) -> Response:
+    data = save_tar(ctx.state, [ctx.params["name"]])
+    state = ctx.state
+    state.emit("image", "save", ctx.params["name"], {"name": ctx.params["name"]})
+    return Response(200, data, Headers([("Content-Type", "application/x-tar")]))
+
+
+@route("GET", "/images/get", "ImageGetAll")
+def image_get_all(ctx: Ctx) -> Response:
+    names = ctx.req.qlist("names")
+    if not names:
+        with ctx.state.lock:
+            names = list(ctx.state.images.tags)
+    data = save_tar(ctx.state, names)
+    return Response(200, data, Headers([("Content-Type", "application/x-tar")]))
+
+
+@route("POST", "/images/load", "ImageLoad")
+def image_load(ctx: Ctx) -> Response:
+    quiet = ctx.qbool("quiet")
+    lines: list[bytes] = []
+    try:
+        tar = tarfile.open(fileobj=io.BytesIO(ctx.req.body), mode="r:*")
+        files = {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
+        manifest = json.loads(files["manifest.json"])
+    except (tarfile.TarError, KeyError, ValueError, AttributeError):
+        message = "invalid tar header" if not ctx.req.body else \
+            "open /var/lib/docker/tmp/docker-import/manifest.json: no such file or directory"
+        raise ApiError(500, message) from None
+    state = ctx.state
+    for entry in manifest:
+        blob = files.get(entry.get("Config", ""))
+        if blob is None:
+            raise ApiError(500, f"invalid manifest, config {entry.get('Config')} not found")
+        layers = [files.get(p, b"") for p in entry.get("Layers") or []]
+        fs = FS()
+        for layer in layers:
+            fs.extract(layer)
+        with state.lock:
+            image = state.images.add(blob, layers, fs)
+            tags = entry.get("RepoTags") or []
+            for tag in tags:
+                old = state.images.tags.get(normalize(tag))
+                if old and old != image.id and not quiet:
+                    lines.append(json_bytes({"stream": f"The image {tag} already exists, renaming the old one with "
+                                                       f"ID {old} to empty string\n"}))
+                state.images.tag(image, tag, emit=False)
+                lines.append(json_bytes({"stream": f"Loaded image: {tag}\n"}))
+            if not tags:
+                lines.append(json_bytes({"stream": f"Loaded image ID: {image.id}\n"}))
+            state.emit("image", "load", image.id, {"name": image.id})
+    return stream_response(iter(lines))
+
+
+@route("GET", "/images/search", "ImageSearch")
+def image_search(ctx: Ctx) -> Response:
+    term = (ctx.q("term") or "").lower()
+    if not term:
+        raise ApiError(400, "term is required")
+    limit = ctx.qint("limit", 25) or 25
+    with ctx.state.lock:
+        repos = sorted({ref.rsplit(":", 1)[0] for ref in ctx.state.images.registry})
+    hits = [{"name": r, "description": "", "star_count": 0, "is_official": "/" not in r, "is_automated": False}
+            for r in repos if term in r.lower()]
+    return json_response(hits[:limit])
+
+
+@route("POST", "/commit", "ImageCommit")
+def image_commit(ctx: Ctx) -> Response:
+    from .containers import get_container
+    state = ctx.state
+    body = ctx.body({}) or {}
+    with state.lock:
+        container = get_container(state, ctx.q("container") or "")
+        base = state.images.images.get(container.image_id)
+        config = {k: v for k, v in container.config.items()
+                  if k in ("Cmd", "Entrypoint", "Env", "Labels", "WorkingDir", "ExposedPorts", "Volumes", "User",
+                           "StopSignal", "OnBuild", "Healthcheck", "Hostname", "Domainname", "AttachStdin",
+                           "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce", "Image")}
+        for key, value in body.items():
+            if value not in (None, "", [], {}):
+                config[key] = value
+        parse_changes(config, ctx.req.qlist("changes"))
+        fs = container.fs.copy()
+        layer = layer_diff(fs, base.fs if base else None)
+        created = now_ns()
+        history = list(base.meta.get("history", [])) if base else []
+        history.append({"created": rfc3339(created), "created_by": " ".join(container.argv),
+                        **({"comment": ctx.q("comment")} if ctx.q("comment") else {})})
+        diff_ids = list(base.meta["rootfs"]["diff_ids"]) if base else []
+        diff_ids.append(sha(layer))
+        blob = make_config_blob(config, history, diff_ids, created, comment=ctx.q("comment") or "",
+                                author=ctx.q("author") or "", container=container.id,
+                                container_config=dict(container.config))
+        image = state.images.add(blob, (base.layers if base else []) + [layer], fs, parent=base.id if base else "")
+        repo = ctx.q("repo") or ""
+        if repo:
+            state.images.tag(image, f"{repo}:{ctx.q('tag') or 'latest'}", emit=False)
+        state.emit("container", "commit", container.id, {"comment": ctx.q("comment") or "", "imageID": image.id,
+                                                         "imageRef": repo, "name": container.name.lstrip("/")})
+    return json_response({"Id": image.id}, 201)
+
+
+@route("GET", "/distribution/{name:.+}/json", "DistributionInspect")
+def distribution_inspect(ctx: Ctx) -> Response:
+    name = ctx.params["name"]
+    with ctx.state.lock:
+        image = ctx.state.images.find(name)
+        known = image is not None or normalize(name) in ctx.state.images.registry
+        if image is None and known:
+            image = ctx.state.images.images.get(ctx.state.images.registry[normalize(name)])
+    if image is None or not known:
+        # What a registry says for a repository it does not have (the spec declares 401, not 404).
+        raise ApiError(401, "errors:\ndenied: requested access to the resource is denied\nunauthorized: "
+                            "authentication required\n")
+    return json_response({"Descriptor": {"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                                         "digest": digest_for(image.id), "size": 527},
+                          "Platforms": [{"architecture": "amd64", "os": "linux"}]})
+
+
+@route("GET", "/images/{name:.+}/attestations", "ImageAttestations")
+def image_attestations(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        ctx.state.images.get(ctx.params["name"])
+    return json_response([])
+
+
+def new_build_id() -> str:
+    return new_id()

@@ -1,0 +1,330 @@
+"""Networks: the predefined bridge/host/none, user networks, endpoints and IP allocation.
+
+As in the Engine, a container's endpoint (IP, MAC, EndpointID) exists only while it runs; the
+network's `Containers` map lists running endpoints and delete refuses while any exist.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .routing import route
+from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, rfc3339
+from .wire import ApiError, empty, json_response
+
+if TYPE_CHECKING:
+    from .containers import Container
+    from .engine import Ctx
+    from .state import State
+    from .wire import Response
+
+PREDEFINED = ("bridge", "host", "none")
+DRIVERS = ("bridge", "host", "null", "overlay", "macvlan", "ipvlan")
+
+
+@dataclass
+class Network:
+    id: str
+    name: str
+    driver: str = "bridge"
+    scope: str = "local"
+    created_ns: int = 0
+    internal: bool = False
+    attachable: bool = False
+    ingress: bool = False
+    enable_ipv6: bool = False
+    enable_ipv4: bool = True
+    config_only: bool = False
+    config_from: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    ipam_driver: str = "default"
+    ipam_options: dict[str, str] | None = None
+    ipam_config: list[dict[str, Any]] = field(default_factory=list)
+    endpoints: dict[str, dict[str, str]] = field(default_factory=dict)
+    next_host: int = 2
+
+    @property
+    def predefined(self) -> bool:
+        return self.name in PREDEFINED
+
+    def allocate(self) -> tuple[str, int, str]:
+        """(ip, prefix length, gateway) for a new endpoint; ('', 0, '') without IPAM."""
+        if not self.ipam_config:
+            return "", 0, ""
+        subnet = ipaddress.ip_network(self.ipam_config[0]["Subnet"], strict=False)
+        used = {e.get("IPv4Address", "").split("/")[0] for e in self.endpoints.values()}
+        gateway = self.ipam_config[0].get("Gateway", "")
+        while True:
+            ip = str(subnet.network_address + self.next_host)
+            self.next_host += 1
+            if ip not in used and ip != gateway:
+                return ip, subnet.prefixlen, gateway
+
+
+def seed_networks(state: State) -> None:
+    bridge = Network(new_id(), "bridge", "bridge", created_ns=now_ns(),
+                     options={"com.docker.network.bridge.default_bridge": "true",
+                              "com.docker.network.bridge.enable_icc": "true",
+                              "com.docker.network.bridge.enable_ip_masquerade": "true",
+                              "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                              "com.docker.network.bridge.name": "docker0",
+                              "com.docker.network.driver.mtu": "1500"},
+                     ipam_config=[{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}])
+    host = Network(new_id(), "host", "host", created_ns=now_ns())
+    none = Network(new_id(), "none", "null", created_ns=now_ns())
+    for net in (bridge, host, none):
+        state.networks[net.id] = net
+
+
+def find(state: State, ref: str) -> Network | None:
+    for net in state.networks.values():
+        if ref in (net.id, net.name):
+            return net
+    hits = [n for n in state.networks.values() if n.id.startswith(ref)] if ref else []
+    return hits[0] if len(hits) == 1 else None
+
+
+def get(state: State, ref: str) -> Network:
+    net = find(state, ref)
+    if net is None:
+        raise ApiError(404, f"network {ref} not found")
+    return net
+
+
+def endpoint_settings(net: Network, config: dict[str, Any] | None, version: Version) -> dict[str, Any]:
+    config = config or {}
+    out: dict[str, Any] = {
+        "IPAMConfig": config.get("IPAMConfig"), "Links": config.get("Links"), "Aliases": config.get("Aliases"),
+        "NetworkID": net.id, "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "",
+        "DriverOpts": config.get("DriverOpts"),
+    }
+    if version >= (1, 44):
+        out["DNSNames"] = None
+    if version >= (1, 45) and config.get("MacAddress"):
+        out["MacAddress"] = config["MacAddress"]
+    return out
+
+
+def attach_running(state: State, container: Container) -> None:
+    """Container start: give each of its endpoints an address and list it on the network."""
+    for name, settings in container.networks.items():
+        net = find(state, name) or find(state, settings.get("NetworkID", ""))
+        if net is None:
+            raise ApiError(404, f"network {name} not found")
+        settings["NetworkID"] = net.id
+        settings["EndpointID"] = new_id()
+        if net.driver in ("host", "null"):
+            continue
+        ip, prefix, gateway = net.allocate()
+        requested = (settings.get("IPAMConfig") or {}).get("IPv4Address")
+        if requested:
+            ip = requested
+        index = int(ipaddress.ip_address(ip)) & 0xFFFFFFFF if ip else 0
+        mac = "02:42:" + ":".join(f"{(index >> s) & 0xFF:02x}" for s in (24, 16, 8, 0)) if ip else ""
+        settings.update({"IPAddress": ip, "IPPrefixLen": prefix, "Gateway": gateway, "MacAddress": mac})
+        if settings.get("DNSNames", 0) is not None or "DNSNames" in settings:
+            if net.name != "bridge":
+                settings["DNSNames"] = [container.name.lstrip("/"), container.id[:12],
+                                        *(settings.get("Aliases") or [])]
+        net.endpoints[container.id] = {"Name": container.name.lstrip("/"), "EndpointID": settings["EndpointID"],
+                                       "MacAddress": mac, "IPv4Address": f"{ip}/{prefix}" if ip else "",
+                                       "IPv6Address": ""}
+
+
+def detach_running(state: State, container: Container) -> None:
+    for settings in container.networks.values():
+        net = find(state, settings.get("NetworkID", ""))
+        if net:
+            net.endpoints.pop(container.id, None)
+        settings.update({"EndpointID": "", "IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": ""})
+
+
+def inspect_json(net: Network, version: Version, verbose: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Name": net.name, "Id": net.id, "Created": rfc3339(net.created_ns), "Scope": net.scope, "Driver": net.driver,
+        "EnableIPv6": net.enable_ipv6,
+        "IPAM": {"Driver": net.ipam_driver, "Options": net.ipam_options, "Config": [dict(c) for c in net.ipam_config]},
+        "Internal": net.internal, "Attachable": net.attachable, "Ingress": net.ingress,
+        "ConfigFrom": {"Network": net.config_from}, "ConfigOnly": net.config_only,
+        "Containers": {cid: dict(ep) for cid, ep in net.endpoints.items()}, "Options": dict(net.options),
+        "Labels": dict(net.labels),
+    }
+    if version >= (1, 47):
+        out["EnableIPv4"] = net.enable_ipv4
+    return out
+
+
+@route("GET", "/networks", "NetworkList")
+def network_list(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("dangling", "driver", "id", "label", "name", "scope", "type"))
+    state = ctx.state
+    out = []
+    with state.lock:
+        for net in state.networks.values():
+            if filters.get("name") and not any(v in net.name for v in filters["name"]):
+                continue
+            if filters.get("id") and not any(net.id.startswith(v) for v in filters["id"]):
+                continue
+            if filters.get("driver") and net.driver not in filters["driver"]:
+                continue
+            if filters.get("scope") and net.scope not in filters["scope"]:
+                continue
+            if filters.get("label") and not match_labels(net.labels, filters["label"]):
+                continue
+            if filters.get("type"):
+                kind = "builtin" if net.predefined else "custom"
+                if kind not in filters["type"]:
+                    continue
+            if filters.get("dangling"):
+                dangling = filters["dangling"][0].lower() in ("1", "true")
+                used = net.predefined or _in_use(state, net)
+                if dangling == used:
+                    continue
+            item = inspect_json(net, ctx.version)
+            item["Containers"] = {}  # the list never carries endpoints
+            out.append(item)
+    return json_response(out)
+
+
+def _in_use(state: State, net: Network) -> bool:
+    return any(net.id == s.get("NetworkID") or net.name in c.networks
+               for c in state.containers.values() for s in c.networks.values())
+
+
+@route("GET", "/networks/{id}", "NetworkInspect")
+def network_inspect(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        net = get(ctx.state, ctx.params["id"])
+        return json_response(inspect_json(net, ctx.version, ctx.qbool("verbose")))
+
+
+@route("POST", "/networks/create", "NetworkCreate")
+def network_create(ctx: Ctx) -> Response:
+    body = ctx.body({}) or {}
+    name = body.get("Name") or ""
+    if not name:
+        raise ApiError(400, "network name is required")
+    driver = body.get("Driver") or "bridge"
+    state = ctx.state
+    with state.lock:
+        if name in PREDEFINED:
+            raise ApiError(403, f"operation is not permitted on predefined {name} network ")
+        if any(n.name == name for n in state.networks.values()):
+            raise ApiError(409, f"network with name {name} already exists")
+        if driver not in DRIVERS:
+            raise ApiError(404, f'plugin "{driver}" not found')
+        if driver == "overlay" and not state.swarm.active:
+            raise ApiError(403, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm "
+                                "join\" to connect this node to swarm and try again.")
+        ipam = body.get("IPAM") or {}
+        config = [dict(c) for c in ipam.get("Config") or []]
+        if not config and driver in ("bridge", "overlay", "macvlan", "ipvlan"):
+            used = {c["Subnet"] for n in state.networks.values() for c in n.ipam_config}
+            for second in range(18, 32):
+                subnet = f"172.{second}.0.0/16"
+                if subnet not in used:
+                    config = [{"Subnet": subnet, "Gateway": f"172.{second}.0.1"}]
+                    break
+        for item in config:
+            if "Subnet" in item and "Gateway" not in item:
+                net_obj = ipaddress.ip_network(item["Subnet"], strict=False)
+                item["Gateway"] = str(net_obj.network_address + 1)
+        net = Network(new_id(), name, driver, "swarm" if driver == "overlay" else "local", now_ns(),
+                      bool(body.get("Internal")), bool(body.get("Attachable")), bool(body.get("Ingress")),
+                      bool(body.get("EnableIPv6")), body.get("EnableIPv4", True) is not False,
+                      bool(body.get("ConfigOnly")), (body.get("ConfigFrom") or {}).get("Network", ""),
+                      dict(body.get("Options") or {}), dict(body.get("Labels") or {}), ipam.get("Driver") or "default",
+                      ipam.get("Options"), config)
+        state.networks[net.id] = net
+        state.emit("network", "create", net.id, {"name": name, "type": driver})
+    return json_response({"Id": net.id, "Warning": ""}, 201)
+
+
+@route("DELETE", "/networks/{id}", "NetworkDelete")
+def network_delete(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        net = get(state, ctx.params["id"])
+        if net.predefined:
+            raise ApiError(403, f"{net.name} is a pre-defined network and cannot be removed")
+        if net.endpoints:
+            raise ApiError(403, f"error while removing network: network {net.name} id {net.id} has active endpoints")
+        del state.networks[net.id]
+        for container in state.containers.values():
+            container.networks.pop(net.name, None)
+        state.emit("network", "destroy", net.id, {"name": net.name, "type": net.driver})
+    return empty(204)
+
+
+@route("POST", "/networks/{id}/connect", "NetworkConnect")
+def network_connect(ctx: Ctx) -> Response:
+    from .containers import get_container
+    body = ctx.body({}) or {}
+    state = ctx.state
+    with state.lock:
+        net = get(state, ctx.params["id"])
+        container = get_container(state, body.get("Container") or "")
+        if net.name in container.networks:
+            raise ApiError(403, f"endpoint with name {container.name.lstrip('/')} already exists in network "
+                                f"{net.name}")
+        if net.driver in ("host", "null") or any(n in ("host", "none") for n in container.networks):
+            raise ApiError(400, "container cannot be disconnected from host network or connected to host network")
+        container.networks[net.name] = endpoint_settings(net, body.get("EndpointConfig"), ctx.version)
+        if container.running:
+            attach_one(state, container, net)
+        state.emit("network", "connect", net.id, {"container": container.id, "name": net.name, "type": net.driver})
+    return empty(200)
+
+
+def attach_one(state: State, container: Container, net: Network) -> None:
+    saved = container.networks
+    container.networks = {net.name: saved[net.name]}
+    try:
+        attach_running(state, container)
+    finally:
+        container.networks = saved
+
+
+@route("POST", "/networks/{id}/disconnect", "NetworkDisconnect")
+def network_disconnect(ctx: Ctx) -> Response:
+    from .containers import get_container
+    body = ctx.body({}) or {}
+    state = ctx.state
+    with state.lock:
+        net = get(state, ctx.params["id"])
+        container = get_container(state, body.get("Container") or "")
+        if net.name not in container.networks:
+            raise ApiError(403, f"container {container.id} is not connected to network {net.name}")
+        container.networks.pop(net.name)
+        net.endpoints.pop(container.id, None)
+        state.emit("network", "disconnect", net.id, {"container": container.id, "name": net.name,
+                                                      "type": net.driver})
+    return empty(200)
+
+
+@route("POST", "/networks/prune", "NetworkPrune")
+def network_prune(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("label", "label!", "until"))
+    until = [parse_time(v) for v in filters.get("until", [])]
+    deleted = []
+    state = ctx.state
+    with state.lock:
+        for net in list(state.networks.values()):
+            if net.predefined or net.endpoints or _in_use(state, net):
+                continue
+            if filters.get("label") and not match_labels(net.labels, filters["label"]):
+                continue
+            if filters.get("label!") and match_labels(net.labels, filters["label!"]):
+                continue
+            if any(net.created_ns / 1e9 > u for u in until):
+                continue
+            del state.networks[net.id]
+            deleted.append(net.name)
+            state.emit("network", "destroy", net.id, {"name": net.name, "type": net.driver})
+        if deleted:
+            state.emit("network", "prune", "", {"reclaimed": "0"})
+    return json_response({"NetworksDeleted": deleted})

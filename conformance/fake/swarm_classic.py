@@ -1,0 +1,574 @@
+"""A fake classic (standalone) Docker Swarm manager in front of two fake Engine nodes.
+
+It applies the behaviour the classic-swarm code had at its archive commit (summary in
+shared/specs/swarm-classic/SOURCE.md, no code copied): "swarm/1.2.9" in /version, a SystemStatus
+node list in /info, "/<node>/<name>" container names, a `Node` object and the node's IP for
+unspecified HostIp in container inspect, containers of the `swarm` image hidden unless all=1, a
+`node` filter on /images/json, CpuShares read as CPU cores, X-Registry-Auth accepted on create,
+image import implemented, and no route for swarm mode, plugins, system df or prune (404).
+
+Every behaviour is switchable: put `swarm-classic:no-<deviation>` in `.faults` (names in
+DEVIATIONS) and the manager stops applying it, so a self-test can show the matching deviation test
+failing.  Other fault names go to the node engines (see conformance.fake.faults).
+The manager talks to its nodes only through `Engine.handle(Request)`, as a proxy would over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+from .engine import Engine
+from .faults import FAULTS
+from .wire import Headers, Request, Response, error_response, json_bytes, json_response
+
+SWARM_VERSION = "swarm/1.2.9"
+SWARM_API = "1.40"  # the APIVERSION constant of the archived code
+FAULT_PREFIX = "swarm-classic:no-"
+DEVIATIONS = {
+    "version-shape": "/version answers Version swarm/<version>, ApiVersion 1.40, Platform Docker Swarm",
+    "info-system-status": "/info carries the SystemStatus [key, value] node list and cluster totals",
+    "node-field": "container inspect adds a Node object {ID, IP, Addr, Name, Cpus, Memory, Labels}",
+    "hostip-node-ip": "an unspecified HostIp (0.0.0.0, ::) becomes the node's IP in inspect and list",
+    "node-prefixed-names": "/containers/json Names read /<node>/<name>",
+    "hide-swarm-image": "containers of the swarm image are hidden from /containers/json unless all=1",
+    "images-node-filter": "/images/json accepts a node filter (node name or ID)",
+    "image-import": "POST /images/create?fromSrc= imports on every node (the doc says 404)",
+    "cpushares-as-cores": "HostConfig.CpuShares is a number of CPUs, sent on as ceil(n*1024/node CPUs)",
+    "registry-auth": "X-Registry-Auth is accepted on container create and passed to the node",
+    "swarm-mode-routes-404": "swarm-mode, plugin, system df and prune routes answer 404",
+}
+_VERSIONED = re.compile(r"^/v(\d+\.\d+)(/.*)$")
+_UNSPECIFIED_IPS = ("", "0.0.0.0", "::")
+# Routes the archived manager registers only through the Engine's own router: everything else is 404.
+_ABSENT = re.compile(r"^/(swarm|nodes|services|tasks|secrets|configs|plugins|distribution|session|grpc)(/|$)"
+                     r"|^/system/df$|^/(containers|images|networks|volumes|build)/prune$")
+
+
+@dataclass
+class Node:
+    name: str
+    ip: str
+    cpus: int
+    memory: int
+    engine: Engine
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def addr(self) -> str:
+        return f"{self.ip}:2375"
+
+    @property
+    def id(self) -> str:
+        return self.engine.state.engine_id
+
+
+def _version_tuple(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor)
+
+
+class SwarmClassicManager:
+    """handle(Request) -> Response, like an Engine, for a cluster of fake Engines."""
+
+    kind = "swarm-classic"
+
+    def __init__(self, min_api: str = "1.25", max_api: str = SWARM_API, faults: set[str] | None = None,
+                 node_count: int = 2, name: str = "swarm-manager") -> None:
+        self.max_api = min(_version_tuple(max_api), _version_tuple(SWARM_API))
+        self.min_api = _version_tuple(min_api)
+        top = f"{self.max_api[0]}.{self.max_api[1]}"
+        self.faults: set[str] = set(faults or ())
+        self._validate()
+        self.name = name
+        # Different CPU counts so CpuShares-as-cores scheduling and conversion are observable.
+        self.nodes = [Node(f"node-{i}", f"192.168.99.{100 + i}", cpus=2 * i, memory=(2 * i) << 30,
+                           engine=Engine(min_api, top, name=f"node-{i}"),
+                           labels={"storagedriver": "overlay2", "ostype": "linux"})
+                      for i in range(1, node_count + 1)]
+        self.routes: list[tuple[str, re.Pattern[str], Callable[[Request, re.Match[str]], Response]]] = [
+            ("GET", re.compile(r"^/_ping$"), self._ping),
+            ("GET", re.compile(r"^/version$"), self._version),
+            ("GET", re.compile(r"^/info$"), self._info),
+            ("GET", re.compile(r"^/events$"), self._events),
+            ("GET", re.compile(r"^/containers/(json|ps)$"), self._container_list),
+            ("POST", re.compile(r"^/containers/create$"), self._container_create),
+            ("GET", re.compile(r"^/containers/(?P<ref>.+)/json$"), self._container_inspect),
+            ("*", re.compile(r"^/containers/(?P<ref>.+)/(?P<rest>archive|export|changes|top|logs|stats|attach/ws|"
+                             r"kill|pause|unpause|rename|restart|start|stop|update|wait|resize|attach|copy|exec)$"),
+             self._container_proxy),
+            ("DELETE", re.compile(r"^/containers/(?P<ref>.+)$"), self._container_proxy),
+            ("*", re.compile(r"^/exec/(?P<ref>[^/]+)/(?P<rest>json|start|resize)$"), self._exec_proxy),
+            ("GET", re.compile(r"^/images/json$"), self._image_list),
+            ("GET", re.compile(r"^/images/viz$"), lambda req, m: error_response(501, "Not supported in clustering "
+                                                                                     "mode.")),
+            ("GET", re.compile(r"^/images/search$"), self._first_node),
+            ("GET", re.compile(r"^/images/get$"), self._first_node),
+            ("POST", re.compile(r"^/images/create$"), self._image_create),
+            ("POST", re.compile(r"^/images/load$"), self._every_node),
+            ("POST", re.compile(r"^/(build|auth)$"), self._first_node),
+            ("POST", re.compile(r"^/commit$"), self._commit),
+            ("*", re.compile(r"^/images/(?P<ref>.+)/(?P<rest>json|history|get|push)$"), self._image_first_holder),
+            ("POST", re.compile(r"^/images/(?P<ref>.+)/tag$"), self._image_all_holders),
+            ("DELETE", re.compile(r"^/images/(?P<ref>.+)$"), self._image_all_holders),
+            ("GET", re.compile(r"^/networks$"), lambda req, m: self._scoped_list(req, "/networks", "networks")),
+            ("GET", re.compile(r"^/volumes$"), lambda req, m: self._scoped_list(req, "/volumes", "volumes")),
+            ("POST", re.compile(r"^/(?P<kind>networks|volumes)/create$"), self._scoped_create),
+            ("*", re.compile(r"^/(?P<kind>networks)/(?P<ref>.+?)(?P<rest>/connect|/disconnect)?$"), self._scoped_proxy),
+            ("*", re.compile(r"^/(?P<kind>volumes)/(?P<ref>.+)$"), self._scoped_proxy),
+        ]
+
+    # --- switches ---------------------------------------------------------------------------
+    def _validate(self) -> None:
+        mine = {f for f in self.faults if f.startswith(FAULT_PREFIX)}
+        unknown = sorted({f for f in mine if f[len(FAULT_PREFIX):] not in DEVIATIONS}
+                         | {f for f in self.faults - mine if f not in FAULTS})
+        if unknown:
+            raise ValueError(f"unknown fault(s) {', '.join(unknown)}; swarm-classic switches: "
+                             + ", ".join(FAULT_PREFIX + d for d in DEVIATIONS))
+
+    def applies(self, deviation: str) -> bool:
+        return FAULT_PREFIX + deviation not in self.faults
+
+    # --- entry point ------------------------------------------------------------------------
+    def handle(self, req: Request) -> Response:
+        for node in self.nodes:  # engine faults reach the nodes; the swarm switches stay here
+            node.engine.faults.clear()
+            node.engine.faults.update(f for f in self.faults if f in FAULTS)
+        path = unquote(req.path)
+        version = self.max_api
+        found = _VERSIONED.match(path)
+        if found:
+            version = _version_tuple(found.group(1))
+            path = found.group(2)
+            if version > self.max_api:
+                return self._finish(error_response(400, f"client version {found.group(1)} is too new. Maximum "
+                                                        f"supported API version is {SWARM_API}"))
+        req.version = version
+        req.path = path
+        if not self.applies("swarm-mode-routes-404") and _ABSENT.match(path):
+            return self.nodes[0].engine.handle(self._sub_request(req, path))
+        for method, pattern, func in self.routes:
+            if method not in ("*", req.method):
+                continue
+            match = pattern.match(path)
+            if match:
+                try:
+                    return self._finish(func(req, match))
+                except _NotFound as exc:
+                    return self._finish(error_response(404, str(exc)))
+        return self._finish(error_response(404, "page not found"))
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.engine.close()
+
+    @property
+    def state(self) -> Any:  # lets code written for one Engine reach the first node's state
+        return self.nodes[0].engine.state
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _finish(self, response: Response) -> Response:
+        if self.applies("version-shape"):
+            response.headers["Api-Version"] = SWARM_API
+        return response
+
+    def _sub_request(self, req: Request, path: str, query: dict[str, list[str]] | None = None,
+                     method: str | None = None, body: bytes | None = None,
+                     headers: Headers | None = None) -> Request:
+        """A request for one node: same version, headers, body and client connection, rewritten path."""
+        version = f"/v{req.version[0]}.{req.version[1]}"
+        params = req.query if query is None else query
+        target = version + quote(path, safe="/:@")
+        if params:
+            target += "?" + urlencode([(k, v) for k, values in params.items() for v in values])
+        return Request(method or req.method, target, headers or req.headers.copy(),
+                       req.body if body is None else body, req.conn)
+
+    def _ask(self, node: Node, req: Request, path: str, method: str = "GET",
+             query: dict[str, list[str]] | None = None) -> Response:
+        """An internal request of the manager (no client body, no hijack)."""
+        return node.engine.handle(self._sub_request(req, path, query or {}, method, b"", Headers()))
+
+    @staticmethod
+    def _json(response: Response) -> Any:
+        try:
+            return json.loads(response.content())
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _with_json(response: Response, value: Any) -> Response:
+        out = json_response(value, response.status)
+        for key, val in response.headers.items():
+            if key.lower() not in ("content-type", "content-length"):
+                out.headers[key] = val
+        return out
+
+    def _split_node(self, ref: str) -> tuple[Node | None, str]:
+        """"node-1/name" -> (node-1, "name"); anything else -> (None, ref)."""
+        head, sep, tail = ref.partition("/")
+        node = next((n for n in self.nodes if n.name == head), None) if sep else None
+        return (node, tail) if node else (None, ref)
+
+    def _locate(self, req: Request, kind: str, ref: str) -> tuple[Node, str]:
+        """The node holding container/exec/network/volume `ref`, and the ref that node knows it by."""
+        node, local = self._split_node(ref)
+        inspect = {"containers": "/containers/{}/json", "exec": "/exec/{}/json", "networks": "/networks/{}",
+                   "volumes": "/volumes/{}"}[kind]
+        for candidate in [node] if node else self.nodes:
+            answer = self._ask(candidate, req, inspect.format(local))
+            if answer.status == 200:
+                body = self._json(answer) or {}
+                return candidate, str(body.get("Id") or body.get("ID") or body.get("Name") or local)
+        noun = {"containers": "container", "exec": "exec instance", "networks": "network", "volumes": "volume"}[kind]
+        raise _NotFound(f"No such {noun}: {ref}")
+
+    def _node_json(self, node: Node) -> dict[str, Any]:
+        return {"ID": node.id, "IP": node.ip, "Addr": node.addr, "Name": node.name, "Cpus": node.cpus,
+                "Memory": node.memory, "Labels": dict(node.labels)}
+
+    # --- system -----------------------------------------------------------------------------
+    def _ping(self, req: Request, match: re.Match[str]) -> Response:
+        return Response(200, b"OK", Headers([("Content-Type", "text/plain; charset=utf-8")]))
+
+    def _version(self, req: Request, match: re.Match[str]) -> Response:
+        if not self.applies("version-shape"):
+            return self.nodes[0].engine.handle(self._sub_request(req, "/version"))
+        return json_response({
+            "Platform": {"Name": "Docker Swarm - Community"}, "Version": SWARM_VERSION, "ApiVersion": SWARM_API,
+            "GitCommit": "3cc018d", "GoVersion": "go1.12.17", "Os": "linux", "Arch": "amd64",
+            "KernelVersion": "6.0.0-fake", "Experimental": False, "BuildTime": "2020-06-11T09:36:01.000000000+00:00",
+        })
+
+    def _info(self, req: Request, match: re.Match[str]) -> Response:
+        infos = [(node, self._json(self._ask(node, req, "/info")) or {}) for node in self.nodes]
+        if not self.applies("info-system-status"):
+            return json_response(infos[0][1])
+        out = dict(infos[0][1])
+        totals = ("Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "NCPU", "MemTotal")
+        for key in totals:
+            out[key] = sum(int(info.get(key) or 0) for _, info in infos)
+        images = {img.get("Id") for node in self.nodes for img in (self._json(self._ask(node, req, "/images/json"))
+                                                                    or [])}
+        out.update({"Images": len(images), "ServerVersion": SWARM_VERSION, "Name": self.name, "ID": "",
+                    "Driver": "", "DriverStatus": [], "OperatingSystem": "linux", "KernelVersion": "6.0.0-fake"})
+        status = [["Role", "primary"], ["Strategy", "spread"],
+                  ["Filters", "health, port, containerslots, dependency, affinity, constraint, whitelist"],
+                  ["Nodes", str(len(self.nodes))]]
+        for node, info in infos:
+            status += [[f" {node.name}", node.addr], ["  └ ID", node.id], ["  └ Status", "Healthy"],
+                       ["  └ Containers", f"{info.get('Containers', 0)} ({info.get('ContainersRunning', 0)} Running, "
+                                          f"{info.get('ContainersPaused', 0)} Paused, "
+                                          f"{info.get('ContainersStopped', 0)} Stopped)"],
+                       ["  └ Reserved CPUs", f"0 / {node.cpus}"],
+                       ["  └ Reserved Memory", f"0 B / {node.memory / (1 << 30):.3f} GiB"],
+                       ["  └ Labels", ", ".join(f"{k}={v}" for k, v in sorted(node.labels.items()))],
+                       ["  └ UpdatedAt", "2020-06-11T09:36:01Z"],
+                       ["  └ ServerVersion", str(info.get("ServerVersion", ""))]]
+        out["SystemStatus"] = status
+        return json_response(out)
+
+    def _events(self, req: Request, match: re.Match[str]) -> Response:
+        """Every node's events, merged, each with the node named in `from`, the attributes and `node`."""
+        responses = [(node, node.engine.handle(self._sub_request(req, "/events"))) for node in self.nodes]
+        failed = next((r for _, r in responses if r.status != 200), None)
+        if failed is not None:
+            return failed
+
+        def tag(node: Node, chunk: bytes) -> bytes:
+            out = b""
+            for line in chunk.split(b"\n"):
+                prefix = b"\x1e" if line.startswith(b"\x1e") else b""
+                try:
+                    record = json.loads(line.lstrip(b"\x1e"))
+                except ValueError:
+                    continue
+                attrs = (record.get("Actor") or {}).get("Attributes")
+                if isinstance(attrs, dict):
+                    attrs.update({"node.name": node.name, "node.id": node.id, "node.addr": node.addr,
+                                  "node.ip": node.ip})
+                if "from" in record:
+                    record["from"] = f"{record['from']} node:{node.name}"
+                record["node"] = {"Name": node.name, "Id": node.id, "Addr": node.addr, "Ip": node.ip}
+                out += prefix + json_bytes(record)
+            return out
+
+        chunks: queue.Queue[tuple[Node, bytes] | None] = queue.Queue()
+
+        def pump(node: Node, response: Response) -> None:
+            try:
+                for chunk in response.body:  # type: ignore[union-attr]
+                    chunks.put((node, bytes(chunk)))
+            finally:
+                chunks.put(None)
+
+        for node, response in responses:
+            threading.Thread(target=pump, args=(node, response), daemon=True, name=f"events-{node.name}").start()
+
+        def merged() -> Iterator[bytes]:
+            open_streams = len(responses)
+            yield b""
+            while open_streams:
+                item = chunks.get()
+                if item is None:
+                    open_streams -= 1
+                    continue
+                node, chunk = item
+                if chunk:
+                    yield tag(node, chunk)
+
+        out = Response(200, merged(), Headers([("Content-Type", responses[0][1].headers.get("Content-Type")
+                                                or "application/json")]))
+        return out
+
+    # --- containers -------------------------------------------------------------------------
+    def _fix_ports(self, node: Node, ports: Any, key: str) -> None:
+        if not self.applies("hostip-node-ip"):
+            return
+        items = [b for v in ports.values() if isinstance(v, list) for b in v] if isinstance(ports, dict) else \
+            ports if isinstance(ports, list) else []
+        for binding in items:
+            if isinstance(binding, dict) and key in binding and binding[key] in _UNSPECIFIED_IPS:
+                binding[key] = node.ip
+
+    def _container_list(self, req: Request, match: re.Match[str]) -> Response:
+        filters = json.loads(req.q("filters") or "{}") if req.q("filters") else {}
+        wanted_nodes = filters.pop("node", None)  # the swarm-only filter never reaches the nodes
+        query = dict(req.query)
+        if filters or req.q("filters"):
+            query["filters"] = [json.dumps(filters)]
+        show_all = req.qbool("all")
+        merged: list[tuple[Node, dict[str, Any]]] = []
+        first_error: Response | None = None
+        for node in self.nodes:
+            if wanted_nodes and not any(w in (node.name, node.id) for w in _filter_values(wanted_nodes)):
+                continue
+            answer = self._ask(node, req, "/containers/json", query=query)
+            if answer.status != 200:
+                first_error = first_error or answer
+                continue
+            merged += [(node, c) for c in self._json(answer) or []]
+        if first_error is not None and not merged:
+            return first_error
+        out = []
+        for node, c in sorted(merged, key=lambda nc: nc[1].get("Created", 0), reverse=True):
+            if self.applies("hide-swarm-image") and not show_all and str(c.get("Image", "")).split(":")[0] == "swarm":
+                continue
+            if self.applies("node-prefixed-names"):
+                c["Names"] = [f"/{node.name}{name}" for name in c.get("Names") or []]
+            self._fix_ports(node, c.get("Ports"), "IP")
+            out.append(c)
+        limit = req.qint("limit", -1) or -1
+        return json_response(out[:limit] if limit > 0 else out)
+
+    def _container_inspect(self, req: Request, match: re.Match[str]) -> Response:
+        node, ident = self._locate(req, "containers", match["ref"])
+        answer = node.engine.handle(self._sub_request(req, f"/containers/{ident}/json"))
+        body = self._json(answer)
+        if answer.status != 200 or not isinstance(body, dict):
+            return answer
+        if self.applies("node-field"):
+            body["Node"] = self._node_json(node)
+        self._fix_ports(node, (body.get("NetworkSettings") or {}).get("Ports"), "HostIp")
+        return self._with_json(answer, body)
+
+    def _schedule(self, req: Request, cpus: float) -> Node:
+        """Spread strategy: the node with the fewest containers among those with enough CPUs."""
+        def load(node: Node) -> int:
+            return len(self._json(self._ask(node, req, "/containers/json", query={"all": ["1"]})) or [])
+        fits = [n for n in self.nodes if n.cpus >= cpus]
+        if not fits:
+            raise _Unschedulable(f"no resources available to schedule container (CpuShares {cpus:g} CPUs)")
+        return min(fits, key=load)
+
+    def _container_create(self, req: Request, match: re.Match[str]) -> Response:
+        if req.headers.get("X-Registry-Auth") is not None and not self.applies("registry-auth"):
+            return error_response(400, "X-Registry-Auth is not accepted on container create")
+        body = req.json({}) or {}
+        name = req.q("name") or ""
+        if name and any(self._ask(n, req, f"/containers/{name}/json").status == 200 for n in self.nodes):
+            return error_response(409, f'Conflict: The name {name} is already assigned. You have to delete (or '
+                                       'rename) that container to be able to assign {name} to a container again.')
+        host = body.get("HostConfig") if isinstance(body, dict) else None
+        cores = float(host.get("CpuShares") or 0) if isinstance(host, dict) else 0.0
+        cores_mode = self.applies("cpushares-as-cores")
+        try:
+            node = self._schedule(req, cores if cores_mode else 0.0)
+        except _Unschedulable as exc:
+            return error_response(500, str(exc))
+        data = req.body
+        if cores_mode and cores > 0 and isinstance(host, dict):
+            host["CpuShares"] = math.ceil(cores * 1024 / node.cpus)
+            data = json.dumps(body).encode()
+        headers = req.headers.copy()
+        headers["Content-Length"] = str(len(data))
+        if not self.applies("registry-auth"):
+            del headers["X-Registry-Auth"]
+        return node.engine.handle(self._sub_request(req, "/containers/create", body=data, headers=headers))
+
+    def _container_proxy(self, req: Request, match: re.Match[str]) -> Response:
+        node, ident = self._locate(req, "containers", match["ref"])
+        rest = match.groupdict().get("rest")
+        return node.engine.handle(self._sub_request(req, f"/containers/{ident}" + (f"/{rest}" if rest else "")))
+
+    def _exec_proxy(self, req: Request, match: re.Match[str]) -> Response:
+        node, ident = self._locate(req, "exec", match["ref"])
+        return node.engine.handle(self._sub_request(req, f"/exec/{ident}/{match['rest']}"))
+
+    def _commit(self, req: Request, match: re.Match[str]) -> Response:
+        node, ident = self._locate(req, "containers", req.q("container") or "")
+        query = {**req.query, "container": [ident]}
+        return node.engine.handle(self._sub_request(req, "/commit", query=query))
+
+    # --- images -----------------------------------------------------------------------------
+    def _first_node(self, req: Request, match: re.Match[str]) -> Response:
+        return self.nodes[0].engine.handle(self._sub_request(req, req.path))
+
+    def _every_node(self, req: Request, match: re.Match[str]) -> Response:
+        """Send to every node; their bodies one after the other (a failure answers alone)."""
+        answers = [node.engine.handle(self._sub_request(req, req.path)) for node in self.nodes]
+        failed = next((a for a in answers if a.status >= 400), None)
+        if failed is not None:
+            return failed
+        first = answers[0]
+        return Response(first.status, b"".join(a.content() for a in answers), first.headers)
+
+    def _holders(self, req: Request, ref: str) -> list[Node]:
+        return [n for n in self.nodes if self._ask(n, req, f"/images/{ref}/json").status == 200]
+
+    def _image_first_holder(self, req: Request, match: re.Match[str]) -> Response:
+        holders = self._holders(req, match["ref"])
+        if not holders:
+            return error_response(404, f"No such image: {match['ref']}")
+        return holders[0].engine.handle(self._sub_request(req, req.path))
+
+    def _image_all_holders(self, req: Request, match: re.Match[str]) -> Response:
+        holders = self._holders(req, match["ref"])
+        if not holders:
+            return error_response(404, f"No such image: {match['ref']}")
+        answers = [n.engine.handle(self._sub_request(req, req.path)) for n in holders]
+        failed = next((a for a in answers if a.status >= 400), None)
+        if failed is not None or req.method != "DELETE":
+            return failed or answers[0]
+        merged: list[Any] = []
+        for answer in answers:
+            merged += [item for item in self._json(answer) or [] if item not in merged]
+        return self._with_json(answers[0], merged)
+
+    def _image_list(self, req: Request, match: re.Match[str]) -> Response:
+        raw = req.q("filters")
+        filters = json.loads(raw) if raw else {}
+        nodes = self.nodes
+        query = dict(req.query)
+        if self.applies("images-node-filter") and isinstance(filters, dict) and "node" in filters:
+            wanted = _filter_values(filters.pop("node"))
+            nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
+            query["filters"] = [json.dumps(filters)]
+        grouped: dict[str, dict[str, Any]] = {}
+        for node in nodes:
+            answer = self._ask(node, req, "/images/json", query=query)
+            if answer.status != 200:
+                return answer
+            for image in self._json(answer) or []:
+                seen = grouped.setdefault(image["Id"], image)
+                for key in ("RepoTags", "RepoDigests"):
+                    values = list(seen.get(key) or [])
+                    values += [v for v in image.get(key) or [] if v not in values]
+                    seen[key] = values if values or seen.get(key) is not None else seen.get(key)
+        return json_response(sorted(grouped.values(), key=lambda i: i.get("Created", 0), reverse=True))
+
+    def _image_create(self, req: Request, match: re.Match[str]) -> Response:
+        if req.q("fromSrc"):
+            if not self.applies("image-import"):
+                return error_response(404, "docker import flow not implemented")
+            return self._every_node(req, match)
+        image = req.q("fromImage") or ""
+        answers = [(node, node.engine.handle(self._sub_request(req, "/images/create"))) for node in self.nodes]
+        failed = next((a for _, a in answers if a.status >= 400), None)
+        if failed is not None:
+            return failed
+
+        def records() -> Iterator[bytes]:
+            for node, answer in answers:
+                for line in answer.content().splitlines():
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue
+                    if "error" in record or "errorDetail" in record:
+                        yield json_bytes(record)
+                        continue
+                    yield json_bytes({"status": f"Pulling {image}... : {record.get('status', '')}".rstrip(" :"),
+                                      "id": node.name})
+        return Response(200, records(), Headers([("Content-Type", "application/json")]))
+
+    # --- networks and volumes ---------------------------------------------------------------
+    def _scoped_list(self, req: Request, path: str, kind: str) -> Response:
+        out: list[Any] = []
+        raw = req.q("filters")
+        filters = json.loads(raw) if raw else {}
+        query = dict(req.query)
+        nodes = self.nodes
+        if kind == "volumes" and isinstance(filters, dict) and "node" in filters:
+            wanted = _filter_values(filters.pop("node"))
+            nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
+            query["filters"] = [json.dumps(filters)]
+        warnings = None
+        for node in nodes:
+            answer = self._ask(node, req, path, query=query)
+            if answer.status != 200:
+                return answer
+            body = self._json(answer)
+            items = (body or {}).get("Volumes") or [] if kind == "volumes" else body or []
+            for item in items:
+                local = item.get("Scope") == "local" if kind == "networks" else item.get("Driver") == "local"
+                if local:
+                    item["Name"] = f"{node.name}/{item['Name']}"
+                if kind == "networks" and any(o.get("Id") == item.get("Id") for o in out):
+                    continue
+                out.append(item)
+        if kind == "volumes":
+            return json_response({"Volumes": out, "Warnings": warnings})
+        return json_response(out)
+
+    def _scoped_create(self, req: Request, match: re.Match[str]) -> Response:
+        kind = match["kind"]
+        body = req.json({}) or {}
+        node, local = self._split_node(str(body.get("Name") or "")) if isinstance(body, dict) else (None, "")
+        data = req.body
+        if node is not None:
+            body["Name"] = local
+            data = json.dumps(body).encode()
+        target = node or self.nodes[0]
+        headers = req.headers.copy()
+        headers["Content-Length"] = str(len(data))
+        return target.engine.handle(self._sub_request(req, f"/{kind}/create", body=data, headers=headers))
+
+    def _scoped_proxy(self, req: Request, match: re.Match[str]) -> Response:
+        kind = match["kind"]
+        node, ident = self._locate(req, kind, match["ref"])
+        rest = match.groupdict().get("rest") or ""
+        return node.engine.handle(self._sub_request(req, f"/{kind}/{ident}{rest}"))
+
+
+class _NotFound(Exception):
+    pass
+
+
+class _Unschedulable(Exception):
+    pass
+
+
+def _filter_values(value: Any) -> list[str]:
+    """A filters value in either wire form: ["a", "b"] or {"a": true}."""
+    if isinstance(value, dict):
+        return [k for k, v in value.items() if v]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -1,0 +1,165 @@
+"""Volumes: local driver only; in use = referenced by any container (running or not)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .fs import FS
+from .routing import route
+from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, rfc3339
+from .wire import ApiError, empty, json_response
+
+if TYPE_CHECKING:
+    from .engine import Ctx
+    from .state import State
+    from .wire import Response
+
+ANON_LABEL = "com.docker.volume.anonymous"
+
+
+@dataclass
+class Volume:
+    name: str
+    driver: str = "local"
+    created_ns: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    anonymous: bool = False
+    data: FS = field(default_factory=FS)
+
+
+def users(state: State, volume: Volume) -> list[str]:
+    return [c.id for c in state.containers.values() if any(m.get("Name") == volume.name for m in c.mounts)]
+
+
+def inspect_json(volume: Volume, version: Version, usage: dict[str, int] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "CreatedAt": rfc3339(volume.created_ns // 1_000_000_000 * 1_000_000_000).replace("Z", "Z"),
+        "Driver": volume.driver, "Labels": dict(volume.labels), "Mountpoint":
+            f"/var/lib/docker/volumes/{volume.name}/_data", "Name": volume.name, "Options": dict(volume.options),
+        "Scope": "local",
+    }
+    if usage is not None:
+        out["UsageData"] = usage
+    return out
+
+
+def ensure(state: State, name: str | None, anonymous: bool = False, labels: dict[str, str] | None = None,
+           driver: str = "local", options: dict[str, str] | None = None) -> Volume:
+    """Create (or return the existing) volume; emits `create` like the Engine."""
+    if name and name in state.volumes:
+        return state.volumes[name]
+    volume = Volume(name or new_id(), driver or "local", now_ns(), dict(labels or {}), dict(options or {}),
+                    anonymous or not name)
+    if volume.anonymous:
+        volume.labels.setdefault(ANON_LABEL, "")
+    state.volumes[volume.name] = volume
+    state.emit("volume", "create", volume.name, {"driver": volume.driver})
+    return volume
+
+
+def get(state: State, name: str) -> Volume:
+    volume = state.volumes.get(name)
+    if volume is None:
+        raise ApiError(404, f"get {name}: no such volume")
+    return volume
+
+
+@route("GET", "/volumes", "VolumeList")
+def volume_list(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("dangling", "driver", "label", "name"))
+    out = []
+    with ctx.state.lock:
+        for volume in ctx.state.volumes.values():
+            if filters.get("name") and not any(v in volume.name for v in filters["name"]):
+                continue
+            if filters.get("driver") and volume.driver not in filters["driver"]:
+                continue
+            if filters.get("label") and not match_labels(volume.labels, filters["label"]):
+                continue
+            if filters.get("dangling"):
+                dangling = filters["dangling"][0].lower() in ("1", "true")
+                if dangling == bool(users(ctx.state, volume)):
+                    continue
+            out.append(inspect_json(volume, ctx.version))
+    return json_response({"Volumes": out, "Warnings": []})
+
+
+@route("POST", "/volumes/create", "VolumeCreate")
+def volume_create(ctx: Ctx) -> Response:
+    body = ctx.body({}) or {}
+    if body.get("ClusterVolumeSpec"):
+        raise ApiError(500, "cluster volumes need a swarm manager with a CSI plugin; the fake has none")
+    with ctx.state.lock:
+        volume = ensure(ctx.state, body.get("Name") or None, False, body.get("Labels"),
+                        body.get("Driver") or "local", body.get("DriverOpts"))
+        return json_response(inspect_json(volume, ctx.version), 201)
+
+
+@route("GET", "/volumes/{name}", "VolumeInspect")
+def volume_inspect(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        return json_response(inspect_json(get(ctx.state, ctx.params["name"]), ctx.version))
+
+
+@route("PUT", "/volumes/{name}", "VolumeUpdate")
+def volume_update(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        if not ctx.state.swarm.active:
+            raise ApiError(503, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" "
+                                "to connect this node to swarm and try again.")
+        if ctx.params["name"] not in ctx.state.volumes:
+            raise ApiError(404, f"volume {ctx.params['name']} not found")
+        raise ApiError(400, f"volume {ctx.params['name']} is not a cluster volume; only cluster volumes can be "
+                            "updated")
+
+
+@route("DELETE", "/volumes/{name}", "VolumeDelete")
+def volume_delete(ctx: Ctx) -> Response:
+    state = ctx.state
+    with state.lock:
+        name = ctx.params["name"]
+        volume = state.volumes.get(name)
+        if volume is None:
+            if ctx.qbool("force"):
+                return empty(204)
+            raise ApiError(404, f"get {name}: no such volume")
+        using = users(state, volume)
+        if using:
+            raise ApiError(409, f"remove {name}: volume is in use - [{', '.join(using)}]")
+        remove(state, volume)
+    return empty(204)
+
+
+def remove(state: State, volume: Volume) -> None:
+    state.volumes.pop(volume.name, None)
+    state.emit("volume", "destroy", volume.name, {"driver": volume.driver})
+
+
+@route("POST", "/volumes/prune", "VolumePrune")
+def volume_prune(ctx: Ctx) -> Response:
+    filters = parse_filters(ctx.q("filters"), ("all", "label", "label!", "until"))
+    prune_all = ctx.below("1.42") or any(v.lower() in ("1", "true") for v in filters.get("all", []))
+    until = [parse_time(v) for v in filters.get("until", [])]
+    deleted = []
+    reclaimed = 0
+    state = ctx.state
+    with state.lock:
+        for volume in list(state.volumes.values()):
+            if users(state, volume):
+                continue
+            if not prune_all and not volume.anonymous:
+                continue
+            if filters.get("label") and not match_labels(volume.labels, filters["label"]):
+                continue
+            if filters.get("label!") and match_labels(volume.labels, filters["label!"]):
+                continue
+            if any(volume.created_ns / 1e9 > u for u in until):
+                continue
+            reclaimed += volume.data.size()
+            remove(state, volume)
+            deleted.append(volume.name)
+        if deleted:
+            state.emit("volume", "prune", "", {"reclaimed": str(reclaimed)})
+    return json_response({"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})

@@ -1,0 +1,297 @@
+"""Compatibility matrix: outcomes -> cells (target x API version x operation), merge and diff.
+
+A matrix document is plain JSON (reports/matrix.json).  Its cells hold the worst state of the
+scenarios that ran for one (target, version, operation), in the order of recorder.STATES, and
+the scenario entries that explain it.  results.json files are accepted wherever a matrix is,
+so `merge`, `diff` and `render` work on either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from conformance.recorder import STATES
+from conformance.redact import redact_text
+from conformance.versions import VersionError, parse
+
+FORMAT = "docker-api-conformance/matrix"
+FORMAT_VERSION = 1
+GREEN = ("pass", "known-deviation", "spec-erratum")  # states a gated run accepts
+RED = ("fail", "error")
+NOT_COVERED = "no scenario in the suite covers this operation"
+NOT_RUN = "not run"
+
+# Why a test was skipped, from its skip reason; first match wins, else "precondition missing".
+SKIP_CATEGORIES = (
+    ("--allow-global-changes", "not opted in"),
+    ("run with --", "not opted in"),
+    ("not in the API", "unsupported by target"),
+    ("not supported", "unsupported by target"),
+    ("unsupported", "unsupported by target"),
+    (NOT_COVERED, "not covered"),
+)
+TARGET_FIELDS = ("kind", "engine_version", "address", "api_min", "api_max", "os", "arch", "experimental")
+# Fields of a scenario entry kept in the matrix (results.json holds more).
+ENTRY_FIELDS = ("scenario", "state", "reason", "skip_category", "status", "checks", "findings", "exchange", "nodeid")
+
+
+class MatrixError(ValueError):
+    """An input file that is not a matrix or results document."""
+
+
+def skip_category(reason: str) -> str:
+    return next((cat for needle, cat in SKIP_CATEGORIES if needle in reason), "precondition missing")
+
+
+def worst(states: Iterable[str]) -> str:
+    present = set(states)
+    return next((s for s in STATES if s in present), "n/a")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    try:
+        return parse(version)
+    except VersionError:
+        return (999,)
+
+
+def target_id(target: dict[str, Any]) -> str:
+    """Human-readable, stable name of a target: kind, engine version, address (no credentials)."""
+    address = redact_text(str(target.get("address") or "?"))
+    return f"{target.get('kind') or 'unknown'} {target.get('engine_version') or '?'} @ {address}"
+
+
+def target_slot(target: dict[str, Any]) -> str:
+    """The target without its engine version: what a baseline from an older engine release still matches."""
+    return f"{target.get('kind') or 'unknown'} @ {redact_text(str(target.get('address') or '?'))}"
+
+
+def _entry(test: dict[str, Any]) -> dict[str, Any]:
+    entry = {key: test.get(key) for key in ENTRY_FIELDS}
+    entry["state"] = test.get("state") or "error"
+    entry["reason"] = entry["reason"] or _reason(test)
+    if entry["state"] == "skip" and not entry["skip_category"]:
+        entry["skip_category"] = skip_category(entry["reason"])
+    if entry["state"] == "pass":
+        entry["exchange"] = None
+    return {k: v for k, v in entry.items() if v not in (None, "", [], {})} | {"state": entry["state"]}
+
+
+def _reason(test: dict[str, Any]) -> str:
+    findings = [f for f in test.get("findings") or [] if f.get("state") == test.get("state")]
+    if not findings:
+        return ""
+    first = findings[0]
+    label = first.get("expectation") or first.get("check", "")
+    return f"{label}: {first.get('message', '')}"
+
+
+def _cell_reason(state: str, entries: list[dict[str, Any]]) -> str:
+    for entry in entries:
+        if entry["state"] == state and entry.get("reason"):
+            return f"{entry['scenario']}: {entry['reason']}" if entry.get("scenario") else entry["reason"]
+    return ""
+
+
+def build(results: dict[str, Any], spec_operations: dict[str, dict[str, str]] | None = None,
+          not_covered: dict[str, str] | None = None, suite_version: str = "") -> dict[str, Any]:
+    """A matrix document from a results.json document.
+
+    `spec_operations` maps each run version to {operationId: tag} of its spec: operations absent at
+    a version become n/a, operations present with no test become skip (not covered, with the
+    reason from `not_covered` when it has one).  Without it only operations that ran are listed.
+    """
+    target = dict(results.get("target") or {})
+    meta = results.get("meta") or {}
+    tid = target_id(target)
+    tests = results.get("tests") or []
+    # The run's versions, then any other a test reported (e.g. "-" for tests not about one version).
+    versions = list(meta.get("api_versions") or [])
+    versions += sorted({t["version"] for t in tests} - set(versions), key=version_key)
+    tags: dict[str, str] = {}
+    for ops in (spec_operations or {}).values():
+        tags.update(ops)
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for test in tests:
+        tags.setdefault(test["operation"], test.get("tag") or "")
+        grouped.setdefault((test["version"], test["operation"]), []).append(_entry(test))
+    cells = []
+    for version in versions:
+        present = (spec_operations or {}).get(version)
+        for op in sorted(tags):
+            entries = grouped.get((version, op), [])
+            if entries:
+                state = worst(e["state"] for e in entries)
+                cell = {"state": state, "reason": _cell_reason(state, entries), "entries": entries}
+            elif present is not None and op not in present:
+                cell = {"state": "n/a", "reason": f"{op} is not in the API {version} spec"}
+            elif present is not None:
+                reason = (not_covered or {}).get(op) or NOT_COVERED
+                cell = {"state": "skip", "reason": reason, "skip_category": "not covered"}
+            else:
+                continue
+            cells.append({"target": tid, "version": version, "operation": op, "tag": tags[op], **cell})
+    info = {"id": tid, **{k: target.get(k) for k in TARGET_FIELDS}, "run_id": meta.get("run_id"),
+            "versions": versions, "not_applicable": list(meta.get("not_applicable") or [])}
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "suite_version": suite_version,
+            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "targets": [info], "versions": versions, "operations": dict(sorted(tags.items())), "cells": cells}
+
+
+def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Targets side by side; for the same (target, version, operation) the later document wins."""
+    targets: dict[str, dict[str, Any]] = {}
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    operations: dict[str, str] = {}
+    for doc in docs:
+        for info in doc["targets"]:
+            known = targets.setdefault(info["id"], {**info, "versions": []})
+            known["versions"] = sorted(set(known["versions"]) | set(info.get("versions") or []), key=version_key)
+        operations.update(doc["operations"])
+        for cell in doc["cells"]:
+            cells[(cell["target"], cell["version"], cell["operation"])] = cell
+    versions = sorted({c["version"] for c in cells.values()}, key=version_key)
+    suite_versions = sorted({d.get("suite_version") or "" for d in docs} - {""})
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "suite_version": ", ".join(suite_versions),
+            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "targets": list(targets.values()), "versions": versions,
+            "operations": dict(sorted(operations.items())), "cells": list(cells.values())}
+
+
+def index(doc: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(c["target"], c["version"], c["operation"]): c for c in doc["cells"]}
+
+
+def _pair_targets(old: dict[str, Any], new: dict[str, Any]) -> dict[str, str]:
+    """new target id -> old target id: same id, else same kind and address, else the only one on each side."""
+    old_ids = [t["id"] for t in old["targets"]]
+    pairs: dict[str, str] = {}
+    for info in new["targets"]:
+        if info["id"] in old_ids:
+            pairs[info["id"]] = info["id"]
+    for info in new["targets"]:
+        if info["id"] in pairs:
+            continue
+        slot = target_slot(info)
+        match = [t["id"] for t in old["targets"] if target_slot(t) == slot and t["id"] not in pairs.values()]
+        if match:
+            pairs[info["id"]] = match[0]
+    rest_new = [t["id"] for t in new["targets"] if t["id"] not in pairs]
+    rest_old = [t for t in old_ids if t not in pairs.values()]
+    if len(rest_new) == 1 and len(rest_old) == 1:
+        pairs[rest_new[0]] = rest_old[0]
+    return pairs
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Regressions (accepted -> fail/error), improvements (fail/error -> pass) and other state changes."""
+    pairs = _pair_targets(old, new)
+    before = index(old)
+    result: dict[str, list[dict[str, Any]]] = {"regressions": [], "improvements": [], "changes": [],
+                                               "new_failures": []}
+    for (tid, version, op), cell in sorted(index(new).items()):
+        prior = before.get((pairs.get(tid, ""), version, op))
+        was = prior["state"] if prior else NOT_RUN
+        now = cell["state"]
+        if was == now:
+            continue
+        item = {"target": tid, "version": version, "operation": op, "tag": cell.get("tag", ""),
+                "old": was, "new": now, "reason": cell.get("reason", "")}
+        if was in GREEN and now in RED:
+            result["regressions"].append(item)
+        elif was in RED and now == "pass":
+            result["improvements"].append(item)
+        elif now in RED:
+            result["new_failures"].append(item)  # failing now, but never passed in the baseline
+        else:
+            result["changes"].append(item)
+    return result
+
+
+def counts(doc: dict[str, Any], by: str | None = None) -> dict[str, Any]:
+    """Cells per state, overall or per `by` (tag, version, target)."""
+    if by is None:
+        out = {s: 0 for s in STATES}
+        for cell in doc["cells"]:
+            out[cell["state"]] = out.get(cell["state"], 0) + 1
+        return {k: v for k, v in out.items() if v}
+    groups: dict[str, dict[str, int]] = {}
+    for cell in doc["cells"]:
+        group = groups.setdefault(str(cell.get(by, "")), {})
+        group[cell["state"]] = group.get(cell["state"], 0) + 1
+    return dict(sorted(groups.items(), key=lambda kv: version_key(kv[0]) if by == "version" else kv[0]))
+
+
+def to_json(doc: dict[str, Any]) -> str:
+    """Serialized and redacted once more: nothing the suite writes may carry a registered secret."""
+    return redact_text(json.dumps(doc, indent=1, sort_keys=False))
+
+
+def write(doc: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(to_json(doc))
+    tmp.replace(path)
+
+
+SpecSource = Callable[[list[str]], dict[str, dict[str, str]]]
+
+
+def load(path: Path | str, spec_source: SpecSource | None = None) -> dict[str, Any]:
+    """A matrix document from a matrix.json or results.json file; MatrixError with one line otherwise.
+
+    `spec_source(versions)` supplies {version: {operationId: tag}} when a results.json is built here.
+    """
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MatrixError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise MatrixError(f"{path}: is a directory, not a matrix.json or results.json file") from None
+    except OSError as exc:
+        raise MatrixError(f"{path}: cannot read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MatrixError(f"{path}: not JSON ({exc})") from None
+    try:
+        return coerce(raw, spec_source)
+    except MatrixError as exc:
+        raise MatrixError(f"{path}: {exc}") from None
+
+
+def coerce(raw: Any, spec_source: SpecSource | None = None) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise MatrixError("not a matrix.json or results.json document (expected a JSON object)")
+    if raw.get("format") == FORMAT:
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise MatrixError(f"unsupported matrix format_version {raw.get('format_version')!r}")
+        _validate_matrix(raw)
+        return raw
+    if raw.get("format") == 1 and isinstance(raw.get("tests"), list) and isinstance(raw.get("target"), dict):
+        for n, test in enumerate(raw["tests"]):
+            if not isinstance(test, dict) or not all(isinstance(test.get(k), str) for k in ("operation", "version")):
+                raise MatrixError(f"results tests[{n}] lacks operation/version")
+        versions = list((raw.get("meta") or {}).get("api_versions") or {t["version"] for t in raw["tests"]})
+        return build(raw, spec_source(versions) if spec_source else None)
+    raise MatrixError("not a matrix.json or results.json document (unknown `format`)")
+
+
+def _validate_matrix(raw: dict[str, Any]) -> None:
+    if not isinstance(raw.get("targets"), list) or not isinstance(raw.get("cells"), list):
+        raise MatrixError("matrix lacks `targets` or `cells` lists")
+    if not isinstance(raw.get("operations"), dict):
+        raise MatrixError("matrix lacks the `operations` mapping")
+    for n, cell in enumerate(raw["cells"]):
+        if not isinstance(cell, dict) or not all(isinstance(cell.get(k), str)
+                                                 for k in ("target", "version", "operation", "state")):
+            raise MatrixError(f"cells[{n}] lacks target/version/operation/state")
+
+
+def spec_operations(catalog: Any, versions: Iterable[str]) -> dict[str, dict[str, str]]:
+    """{version: {operationId: tag}} from a SpecCatalog, for the versions it has data for."""
+    known = set(catalog.versions)
+    return {v: {op_id: op.tag for op_id, op in catalog.get(v).operations.items()} for v in versions if v in known}

@@ -1,0 +1,199 @@
+"""Safety and reach of the run: capabilities (`requires:`), the prune guard, registries, stale cleanup,
+operation coverage (which operations have no scenario) and (operation, status) coverage.
+
+Options: --cleanup-stale, --registry, --registry-auth, --registry-user, --registry-password.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+from conformance import coverage
+from conformance.cleanup import RUN_LABEL, Selector, remove_labelled
+from conformance.expectations import load_ineligible
+from conformance.redact import register_secret
+from plugins.parametrize import missing_scenarios
+from plugins.session import SuiteState, get_state
+
+CAPABILITIES_KEY = pytest.StashKey[dict]()
+PRUNE_OPERATIONS = ("ContainerPrune", "ImagePrune", "NetworkPrune", "VolumePrune", "BuildPrune")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("docker-api-conformance")
+    group.addoption("--cleanup-stale", action="store_true", default=False,
+                    help="remove objects left by earlier (killed) runs, selected by the run label, then exit")
+    group.addoption("--registry", default=os.environ.get("DAC_REGISTRY"), metavar="HOST:PORT",
+                    help="an open registry the engine can push to (e.g. scripts/registry-up); $DAC_REGISTRY")
+    group.addoption("--registry-auth", default=os.environ.get("DAC_REGISTRY_AUTH"), metavar="HOST:PORT",
+                    help="a registry with basic auth (htpasswd); $DAC_REGISTRY_AUTH")
+    group.addoption("--registry-user", default=os.environ.get("DAC_REGISTRY_USER"), metavar="USER")
+    group.addoption("--registry-password", default=os.environ.get("DAC_REGISTRY_PASSWORD"), metavar="PASSWORD",
+                    help="password for --registry-auth (never written to reports); $DAC_REGISTRY_PASSWORD")
+
+
+@dataclass(frozen=True)
+class Registries:
+    open: str | None
+    auth: str | None
+    user: str | None
+    password: str | None
+
+    def auth_header(self, password: str | None = None) -> str:
+        """X-Registry-Auth: base64url JSON of the credentials for the auth registry."""
+        creds = {"username": self.user or "", "password": password if password is not None else self.password or "",
+                 "serveraddress": self.auth or ""}
+        return base64.urlsafe_b64encode(json.dumps(creds).encode()).decode()
+
+
+def registries(config: pytest.Config) -> Registries:
+    opt = config.getoption
+    return Registries(opt("--registry"), opt("--registry-auth"), opt("--registry-user"), opt("--registry-password"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_secret(config.getoption("--registry-password"))
+
+
+# --- capabilities: what `requires:` names, and why a scenario is skipped without it -------------------------
+
+def _swarm(state: SuiteState) -> dict[str, Any]:
+    try:
+        return state.api.info().get("Swarm") or {}
+    except docker.errors.APIError:
+        return {}
+
+
+def capabilities(config: pytest.Config) -> dict[str, str | None]:
+    """requirement -> None when this session provides it, else the skip reason (computed once per process)."""
+    cached = config.stash.get(CAPABILITIES_KEY, None)
+    if cached is not None:
+        return cached
+    state = get_state(config)
+    reg = registries(config)
+    swarm = _swarm(state) if state else {}
+    node_state = swarm.get("LocalNodeState", "unknown")
+    manager = bool(swarm.get("ControlAvailable"))
+    kind = state.target.kind if state else "unknown"
+    caps: dict[str, str | None] = {
+        "global-changes": None if state and state.allow_global_changes else
+        "changes the whole engine (swarm, plugins, unfiltered prune): run with --allow-global-changes",
+        "registry": None if reg.open else "needs a registry the engine can reach: pass --registry HOST:PORT "
+                                           "(scripts/registry-up starts one)",
+        "registry-auth": None if reg.auth and reg.user and reg.password is not None else
+        "needs a registry with basic auth: pass --registry-auth HOST:PORT --registry-user U --registry-password P",
+        "swarm-manager": None if manager else f"needs a swarm manager (this node's swarm state: {node_state})",
+        "not-swarm-manager": None if not manager else "needs a node that is not a swarm manager (this one is)",
+        "swarm-inactive": None if node_state == "inactive" else
+        f"needs a node outside any swarm (this node's swarm state: {node_state})",
+        "docker-engine": None if kind == "docker" else f"relies on Docker Engine behaviour (target kind: {kind})",
+    }
+    config.stash[CAPABILITIES_KEY] = caps
+    return caps
+
+
+def skip_reason(config: pytest.Config, requires: tuple[str, ...]) -> str | None:
+    caps = capabilities(config)
+    for need in requires:
+        reason = caps.get(need, f"requires {need}, which this session does not provide")
+        if reason:
+            return reason
+    return None
+
+
+# --- the prune guard ---------------------------------------------------------------------------------------
+
+def _label_values(filters: Any) -> list[str]:
+    if isinstance(filters, str):
+        try:
+            filters = json.loads(filters)
+        except ValueError:
+            return []
+    if not isinstance(filters, dict):
+        return []
+    labels = filters.get("label")
+    if isinstance(labels, dict):  # the old {"label": {"k=v": true}} form
+        return [k for k, v in labels.items() if v]
+    return [str(v) for v in labels] if isinstance(labels, list) else []
+
+
+def prune_refusal(op_id: str, query: dict[str, Any], run_id: str, allow_global: bool) -> str | None:
+    """Why this request must not be sent: a prune not limited to this run's label (unless allowed)."""
+    if op_id not in PRUNE_OPERATIONS or allow_global:
+        return None
+    wanted = f"{RUN_LABEL}={run_id}"
+    if wanted in _label_values(query.get("filters")):
+        return None
+    return (f"refusing to send {op_id} without the filter label={wanted} (it would remove objects this run "
+            "did not create); pass --allow-global-changes to allow it")
+
+
+# --- operation coverage, stale cleanup, (operation, status) coverage -------------------------------------
+
+def unaccounted(state: SuiteState) -> dict[str, list[str]]:
+    """Per selected version: operations with neither a scenario nor an ineligible entry."""
+    ineligible = load_ineligible()
+    return {v: missing_scenarios(state.catalog, v, state.scenarios, ineligible) for v in state.selection.run}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = get_state(config)
+    if state is None:
+        return []
+    ineligible = load_ineligible()
+    lines = []
+    for version, missing in unaccounted(state).items():
+        spec_ops = state.catalog.get(version).operations
+        skipped = sorted(op for op in spec_ops if op in ineligible and not state.scenarios.get(op))
+        line = f"operations at {version}: {len(spec_ops)}, ineligible {len(skipped)}"
+        line += f" ({', '.join(skipped)})" if skipped else ""
+        if missing:
+            line += f"; WITHOUT scenario or ineligible entry: {', '.join(missing)}"
+        lines.append(line)
+    return lines
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if not config.getoption("--cleanup-stale"):
+        return
+    state = get_state(config)
+    if state is None:
+        raise pytest.UsageError("--cleanup-stale needs a target (run it on the suites: pytest suites --target URL)")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    removed = remove_labelled(state.sdk, Selector(run_id=None))
+    details = "; ".join(f"{k}: {', '.join(v)}" for k, v in removed.objects.items())
+    errors = f"; could not remove: {'; '.join(removed.errors)}" if removed.errors else ""
+    pytest.exit(f"cleanup-stale: removed {removed.summary()} (label {RUN_LABEL}){': ' + details if details else ''}"
+                f"{errors}", returncode=1 if removed.errors else 0)
+
+
+def _coverage(state: SuiteState) -> dict[str, Any]:
+    return coverage.compute(state.catalog, state.selection.run, state.outcomes)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = get_state(session.config)
+    if state is None or os.environ.get("PYTEST_XDIST_WORKER") or not state.outcomes:
+        return
+    coverage.write(state.reports_dir / "coverage.json", _coverage(state))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = get_state(config)
+    if state is None or not state.outcomes:
+        return
+    terminalreporter.section("(operation, status) coverage")
+    verbose = config.getoption("verbose") > 0
+    for line in coverage.summary_lines(_coverage(state), show_missing=200 if verbose else 0):
+        terminalreporter.write_line(line)
