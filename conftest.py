@@ -9,4 +9,5 @@ pytest_plugins = [
     "plugins.safety",
     "plugins.reporting",
     "plugins.allure_labels",
+    "plugins.target_profile",
 ]

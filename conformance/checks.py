@@ -37,42 +37,43 @@ def status_declared(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
                     f"(declared: {', '.join(op.statuses)}); body: {ex.excerpt(200)!r}")]
 
 
-def _response_is_json(spec: Spec, op: Operation, ex: Exchange) -> bool:
-    """Whether the body should be JSON: errors always are; otherwise when the op produces JSON only."""
+def _expects_json(spec: Spec, op: Operation, ex: Exchange) -> bool:
+    """Whether the body must be JSON: errors always; successes when the status has a JSON schema.
+
+    A schema with no type (swagger's binary/file bodies) or a framed stream (schemas/streams.yaml:
+    stdio, tar) is not JSON; json-lines streams are JSON records and are validated record by record.
+    """
     if ex.status >= 400:
         return True
-    schema = spec.response_schema(op, ex.status)
-    if not schema:
+    if framing(op.id) in ("stdio", "tar"):
         return False
-    produces = [p for p in op.produces if p]
-    return any(p in JSON_TYPES for p in produces) and not any(
-        p.startswith(("application/vnd.docker", "application/x-tar", "text/plain", "application/octet-stream"))
-        for p in produces)
+    schema = spec.response_schema(op, ex.status)
+    if not schema or schema == {} or schema.get("type") == "string":
+        return False
+    return any(p in JSON_TYPES for p in op.produces)
 
 
 def content_type(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
-    if ex.status in NO_BODY_STATUSES or not ex.body:
+    if ex.method == "HEAD" or ex.status in NO_BODY_STATUSES or not ex.body:
         return []
     media = ex.media_type
     if ex.status >= 400:
-        ok = media in JSON_TYPES
         wanted = "application/json (errors are ErrorResponse JSON)"
-    elif _response_is_json(spec, op, ex):
-        ok = media in JSON_TYPES
+    elif _expects_json(spec, op, ex):
         wanted = "application/json"
     else:
-        return []  # streams and text: their framing checks own the media type
-    if ok:
+        return []  # text, tar and stdio bodies: their own framing checks own the media type
+    if media in JSON_TYPES:
         return []
     return [Problem("content_type", f"{op.id} {ex.status}: Content-Type {media or '(none)'!r}, expected {wanted}")]
 
 
 def body_schema(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
-    if ex.status in NO_BODY_STATUSES or not _declared(op, ex.status):
+    if ex.method == "HEAD" or ex.status in NO_BODY_STATUSES or not _declared(op, ex.status):
         return []
     schema = spec.response_schema(op, ex.status)
-    if not schema or not _response_is_json(spec, op, ex) or ex.media_type not in JSON_TYPES:
-        return []
+    if not schema or not _expects_json(spec, op, ex) or ex.media_type not in JSON_TYPES:
+        return []  # a wrong media type is content_type's finding, not a schema one
     key = f"{op.id}:{ex.status}"
     if ex.status < 300 and framing(op.id) == "json-lines":
         # A stream of records, each validated against the declared schema; pointers get /<index>.
@@ -94,7 +95,7 @@ def body_schema(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
 
 def error_body(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
     """Error statuses carry ErrorResponse JSON ({"message": string}), declared or not."""
-    if ex.status < 400:
+    if ex.status < 400 or ex.method == "HEAD":
         return []
     try:
         body = json.loads(ex.body)

@@ -21,7 +21,8 @@ import docker
 import docker.errors
 
 RUN_LABEL = "com.docker-api-conformance.run"
-RUN_NAME = re.compile(r"^dac-[0-9a-f]{4,}-")
+# Names this suite gives (plugins/fixtures.py unique_name): dac-<run id>-<worker>-<kind>-<n>.
+RUN_NAME = re.compile(r"^dac-[0-9a-z]{4,16}-(main|gw[0-9]+)-[a-z]+-[0-9]+")
 
 
 @dataclass
@@ -30,6 +31,13 @@ class Selector:
 
     run_id: str | None = None
     name_token: str | None = None  # e.g. "-gw0-": only objects whose name holds it (an xdist worker's own)
+
+    def run_named(self, name: str) -> bool:
+        """A name this suite gave (this run's, or any run's when run_id is None); registry prefixes ignored."""
+        base = name.rsplit("/", 1)[-1]
+        if self.run_id:
+            return base.startswith(f"dac-{self.run_id}-") and self.named(base)
+        return bool(RUN_NAME.match(base))
 
     @property
     def label_filter(self) -> str:
@@ -99,8 +107,14 @@ def remove_labelled(api: docker.APIClient, selector: Selector) -> Removed:
         except docker.errors.NotFound:
             continue
         _try(removed, "images", img["Id"][:19], api.remove_image, img["Id"])
+    # Images tagged with a run name but without the label (an import at a version without `changes`): by tag.
+    for img in api.images():
+        for tag in img.get("RepoTags") or []:
+            if tag != "<none>:<none>" and selector.run_named(tag.rsplit(":", 1)[0]):
+                _try(removed, "image tags", tag, api.remove_image, tag)
     for net in api.networks(filters=flt):
         if selector.named(net.get("Name")):
+            release_network(api, net["Id"])
             _try(removed, "networks", net["Name"], api.remove_network, net["Id"])
     for vol in (api.volumes(filters=flt) or {}).get("Volumes") or []:
         if selector.named(vol.get("Name")):
@@ -116,16 +130,28 @@ def remove_labelled(api: docker.APIClient, selector: Selector) -> Removed:
     return removed
 
 
+def release_network(api: docker.APIClient, network_id: str) -> None:
+    """Force-disconnect what is still attached to one of our networks (an endpoint can outlive its container)."""
+    try:
+        attached = api.inspect_network(network_id).get("Containers") or {}
+    except docker.errors.APIError:
+        return
+    for endpoint_id, endpoint in attached.items():
+        # By name: a stale endpoint (its container gone) is only found by the name it was created for.
+        try:
+            api.disconnect_container_from_network(endpoint.get("Name") or endpoint_id, network_id, force=True)
+        except docker.errors.APIError:
+            pass  # gone meanwhile
+
+
 def _remove_plugins(api: docker.APIClient, selector: Selector, removed: Removed) -> None:
-    prefix = f"dac-{selector.run_id}-" if selector.run_id else None
     try:
         plugins = api.plugins()
     except docker.errors.APIError:
         return
     for plugin in plugins or []:
         name = plugin.get("Name", "")
-        ours = name.startswith(prefix) if prefix else bool(RUN_NAME.match(name))
-        if ours and selector.named(name):
+        if selector.run_named(name.split(":")[0]):
             _try(removed, "plugins", name, api.remove_plugin, name, force=True)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.recorder import STATES
-from conformance.redact import redact_text
+from conformance.redact import redact_headers, redact_text
 from conformance.versions import VersionError, parse
 
 FORMAT = "docker-api-conformance/matrix"
@@ -32,7 +32,6 @@ SKIP_CATEGORIES = (
     ("not in the API", "unsupported by target"),
     ("not supported", "unsupported by target"),
     ("unsupported", "unsupported by target"),
-    (NOT_COVERED, "not covered"),
 )
 TARGET_FIELDS = ("kind", "engine_version", "address", "api_min", "api_max", "os", "arch", "experimental")
 # Fields of a scenario entry kept in the matrix (results.json holds more).
@@ -102,8 +101,8 @@ def build(results: dict[str, Any], spec_operations: dict[str, dict[str, str]] | 
     """A matrix document from a results.json document.
 
     `spec_operations` maps each run version to {operationId: tag} of its spec: operations absent at
-    a version become n/a, operations present with no test become skip (not covered, with the
-    reason from `not_covered` when it has one).  Without it only operations that ran are listed.
+    a version become n/a.  `not_covered` ({operationId: reason}) names operations the suite has no
+    test for: they become skip cells.  Other cells without entries are left out (not run).
     """
     target = dict(results.get("target") or {})
     meta = results.get("meta") or {}
@@ -129,9 +128,8 @@ def build(results: dict[str, Any], spec_operations: dict[str, dict[str, str]] | 
                 cell = {"state": state, "reason": _cell_reason(state, entries), "entries": entries}
             elif present is not None and op not in present:
                 cell = {"state": "n/a", "reason": f"{op} is not in the API {version} spec"}
-            elif present is not None:
-                reason = (not_covered or {}).get(op) or NOT_COVERED
-                cell = {"state": "skip", "reason": reason, "skip_category": "not covered"}
+            elif op in (not_covered or {}):
+                cell = {"state": "skip", "reason": not_covered[op] or NOT_COVERED, "skip_category": "not covered"}
             else:
                 continue
             cells.append({"target": tid, "version": version, "operation": op, "tag": tags[op], **cell})
@@ -226,9 +224,21 @@ def counts(doc: dict[str, Any], by: str | None = None) -> dict[str, Any]:
     return dict(sorted(groups.items(), key=lambda kv: version_key(kv[0]) if by == "version" else kv[0]))
 
 
+def redact_tree(value: Any) -> Any:
+    """Every string in a JSON-like value redacted (a JSON body inside a string is only caught here)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_headers(v) if k == "headers" and isinstance(v, dict) else redact_tree(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_tree(v) for v in value]
+    return value
+
+
 def to_json(doc: dict[str, Any]) -> str:
-    """Serialized and redacted once more: nothing the suite writes may carry a registered secret."""
-    return redact_text(json.dumps(doc, indent=1, sort_keys=False))
+    """Serialized and redacted once more: nothing the suite writes may carry a secret."""
+    return redact_text(json.dumps(redact_tree(doc), indent=1, sort_keys=False))
 
 
 def write(doc: dict[str, Any], path: Path) -> None:

@@ -62,6 +62,7 @@ def _api_range(info: dict[str, Any]) -> str:
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
+    doc = matrix.redact_tree(doc)
     names = short_names(doc)
     cols = columns(doc)
     cells = matrix.index(doc)
@@ -137,26 +138,27 @@ JS = r"""
   const rows=[...body.rows], heads=[...table.tHead.rows[0].cells];
   const form=document.getElementById('filters');
   const ORDER=JSON.parse(document.getElementById('state-order').textContent);
+  const f=name=>form.elements.namedItem(name);  // not form[name]: names like "target" shadow form properties
   function selected(name){return [...form.querySelectorAll('[name='+name+']')].filter(e=>e.checked).map(e=>e.value)}
   function readHash(){
     const p=new URLSearchParams(location.hash.slice(1));
     const set=(name,vals)=>{if(vals===null)return;const want=vals.split(',');
       form.querySelectorAll('[name='+name+']').forEach(e=>{e.checked=want.includes(e.value)})};
     set('state',p.get('state'));
-    if(p.get('tag')!==null)form.tag.value=p.get('tag');
-    if(p.get('version')!==null)form.version.value=p.get('version');
-    if(p.get('target')!==null)form.target.value=p.get('target');
-    if(p.get('q')!==null)form.q.value=p.get('q');
+    if(p.get('tag')!==null)f('tag').value=p.get('tag');
+    if(p.get('version')!==null)f('version').value=p.get('version');
+    if(p.get('target')!==null)f('target').value=p.get('target');
+    if(p.get('q')!==null)f('q').value=p.get('q');
   }
   function writeHash(){
     const p=new URLSearchParams();const st=selected('state');
     if(st.length!==ORDER.length)p.set('state',st.join(','));
-    for(const k of ['tag','version','target','q'])if(form[k].value)p.set(k,form[k].value);
+    for(const k of ['tag','version','target','q'])if(f(k).value)p.set(k,f(k).value);
     history.replaceState(null,'',p.toString()?'#'+p.toString():location.pathname);
   }
   function apply(){
-    const states=selected('state'), tag=form.tag.value, version=form.version.value, target=form.target.value;
-    const q=form.q.value.trim().toLowerCase();
+    const states=selected('state'), tag=f('tag').value, version=f('version').value, target=f('target').value;
+    const q=f('q').value.trim().toLowerCase();
     const colShown=heads.map(h=>!h.dataset.version||
       ((!version||h.dataset.version===version)&&(!target||h.dataset.target===target)));
     heads.forEach((h,i)=>h.hidden=!colShown[i]);
@@ -191,7 +193,7 @@ JS = r"""
     const d=document.getElementById(c.dataset.detail);d.hidden=false;d.open=true;d.scrollIntoView({block:'start'})});
   form.addEventListener('input',apply);form.addEventListener('change',apply);
   form.addEventListener('submit',e=>e.preventDefault());
-  document.getElementById('reset').addEventListener('click',()=>{form.reset();
+  document.getElementById('reset-filters').addEventListener('click',()=>{form.reset();
     form.querySelectorAll('[name=state]').forEach(e=>e.checked=true);apply()});
   window.addEventListener('hashchange',()=>{readHash();apply()});
   readHash();apply();
@@ -210,6 +212,7 @@ def _options(values: list[tuple[str, str]], everything: str) -> str:
 
 
 def to_html(doc: dict[str, Any]) -> str:
+    doc = matrix.redact_tree(doc)
     names = short_names(doc)
     cols = columns(doc)
     cells = matrix.index(doc)
@@ -240,7 +243,7 @@ def to_html(doc: dict[str, Any]) -> str:
     target_opts = [(i["id"], f"{names[i['id']]} {i['id']}".strip()) for i in doc["targets"]]
     out.append(f'<label>target <select name="target">{_options(target_opts, "all targets")}</select></label>')
     out.append('<label>operation <input type="search" name="q" placeholder="e.g. Container"></label>'
-               '<button type="button" id="reset">reset</button> <span id="shown" class="counter"></span></form>')
+               '<button type="button" id="reset-filters">reset</button> <span id="shown" class="counter"></span></form>')
     out.append('<table id="matrix"><thead><tr><th>operation</th><th>tag</th>')
     out += [f'<th data-version="{_e(v)}" data-target="{_e(t)}" title="{_e(t)}">{_e(column_label(t, v, names))}</th>'
             for t, v in cols]

@@ -17,6 +17,7 @@ from typing import Any
 
 import allure
 import pytest
+from allure_commons.model2 import StatusDetails
 from allure_commons.utils import md5
 
 from conformance import matrix
@@ -25,6 +26,7 @@ from conformance.redact import redact_text
 from plugins.reporting import TEST_PROPERTY, suite_version
 from plugins.session import get_state
 
+EXPLAINED_KEY = pytest.StashKey[str]()
 LISTENER = "allure_listener"  # allure-pytest registers its listener under this name
 CATEGORIES = [
     {"name": "Known engine deviation", "matchedStatuses": ["skipped"], "messageRegex": "(?s).*known-deviation.*"},
@@ -86,13 +88,25 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         key = history_key(meta, state.target.as_dict())
         test_result.testCaseId = md5("docker-api-conformance", key.rsplit("@", 2)[0])
         test_result.historyId = md5("docker-api-conformance", key)
+        explained = item.stash.get(EXPLAINED_KEY, None)
+        if explained and test_result.statusDetails is None:
+            # An explained problem (erratum, deviation): say which, so categories.json can sort it.
+            test_result.statusDetails = StatusDetails(message=redact_text(explained))
     return result
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
+    if call.when == "call" and getattr(report, "wasxfail", None):
+        item.stash[EXPLAINED_KEY] = str(report.wasxfail)
     if call.when == "call" and _listener(item.config) is not None:
+        meta = _meta(item) or {}
+        recorded = sorted({(v["tag"], v["operation"]) for n, v in item.user_properties if n == USER_PROPERTY})
+        if not meta.get("operation") and recorded:
+            # Not a scenario test: its operations are known only from what it recorded.
+            allure.dynamic.feature(*sorted({tag for tag, _ in recorded}))
+            allure.dynamic.story(*[op for _, op in recorded])
         for name, value in item.user_properties:
             if name == USER_PROPERTY and value.get("state") != "pass" and value.get("exchange"):
                 body = redact_text(json.dumps({"findings": value.get("findings"), **value["exchange"]}, indent=1))

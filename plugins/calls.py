@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from conformance.checks import Problem, run_checks, status_expected
-from conformance.exchange import EngineClient, Exchange
+from conformance.exchange import EngineClient, Exchange, expand_path
 from conformance.recorder import USER_PROPERTY, Finding, classify, outcome_for
 from conformance.spec import Operation, Spec
+from plugins.safety import prune_refusal
 from plugins.session import SuiteState, get_state
 
 EXPLAINED_KEY = pytest.StashKey[list]()
@@ -38,9 +39,13 @@ class EngineCall:
         return op
 
     def send(self, op_id: str, path_params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Operation, Exchange]:
-        """Send without checking (for preconditions inside a test or for raw follow-ups)."""
-        from conformance.exchange import expand_path
+        """Send without checking (for preconditions inside a test or for raw follow-ups).
 
+        Every request of the suite passes here, so this is where an unfiltered prune is refused.
+        """
+        refusal = prune_refusal(op_id, kwargs.get("query") or {}, self.state.run_id, self.state.allow_global_changes)
+        if refusal:
+            pytest.fail(refusal, pytrace=False)
         op = self.operation(op_id)
         ex = self.client.request(op_id, self.version, op.method, expand_path(op.path, path_params or {}), **kwargs)
         return op, ex

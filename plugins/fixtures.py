@@ -20,7 +20,7 @@ import docker.errors
 import pytest
 import requests
 
-from conformance.cleanup import RUN_LABEL, Selector, remove_labelled
+from conformance.cleanup import RUN_LABEL, Selector, release_network, remove_labelled
 from conformance.scenarios import tar_bytes
 from plugins.safety import registries, skip_reason
 from plugins.session import SuiteState, get_state
@@ -140,6 +140,7 @@ def network(request: pytest.FixtureRequest) -> Iterator[str]:
     try:
         yield ObjectRef(created["Id"], name)
     finally:
+        release_network(state.sdk, created["Id"])
         _quietly(state.sdk.remove_network, created["Id"])
 
 

@@ -270,7 +270,7 @@ class ReportingPlugin:
         spec_ops = matrix.spec_operations(state.catalog, state.selection.run)
         results = {"format": 1, "target": state.target.as_dict(), "meta": meta, "tests": state.outcomes}
         version = suite_version()
-        self.doc = matrix.build(results, spec_ops, _ineligible(), version)
+        self.doc = matrix.build(results, spec_ops, not_covered(state, spec_ops), version)
         self.unobserved = unobserved_deviations(state.book, state.outcomes, state.target.kind,
                                                 state.target.engine_version)
         if self.baseline is not None:
@@ -377,11 +377,15 @@ def _workers(config: pytest.Config) -> int | str:
     return value if value else 0
 
 
-def _ineligible() -> dict[str, str]:
+def not_covered(state: SuiteState, spec_ops: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Operations of the run's versions that no scenario and no recorded outcome covers, with the reason."""
     try:
-        return load_ineligible()
+        ineligible = load_ineligible()
     except ValueError:
-        return {}
+        ineligible = {}
+    seen = {t["operation"] for t in state.outcomes}
+    every = {op for ops in spec_ops.values() for op in ops}
+    return {op: ineligible.get(op, matrix.NOT_COVERED) for op in every if op not in state.scenarios and op not in seen}
 
 
 @pytest.hookimpl(trylast=True)

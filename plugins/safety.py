@@ -30,7 +30,8 @@ PRUNE_OPERATIONS = ("ContainerPrune", "ImagePrune", "NetworkPrune", "VolumePrune
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("docker-api-conformance")
     group.addoption("--cleanup-stale", action="store_true", default=False,
-                    help="remove objects left by earlier (killed) runs, selected by the run label, then exit")
+                    help="remove objects left by earlier (killed) runs, selected by the run label (any value, "
+                         "or --run-id's only), then exit")
     group.addoption("--registry", default=os.environ.get("DAC_REGISTRY"), metavar="HOST:PORT",
                     help="an open registry the engine can push to (e.g. scripts/registry-up); $DAC_REGISTRY")
     group.addoption("--registry-auth", default=os.environ.get("DAC_REGISTRY_AUTH"), metavar="HOST:PORT",
@@ -170,7 +171,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError("--cleanup-stale needs a target (run it on the suites: pytest suites --target URL)")
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    removed = remove_labelled(state.sdk, Selector(run_id=None))
+    # Any value of the run label (runs that were killed), or only --run-id's objects when it is given.
+    removed = remove_labelled(state.sdk, Selector(run_id=config.getoption("--run-id")))
     details = "; ".join(f"{k}: {', '.join(v)}" for k, v in removed.objects.items())
     errors = f"; could not remove: {'; '.join(removed.errors)}" if removed.errors else ""
     pytest.exit(f"cleanup-stale: removed {removed.summary()} (label {RUN_LABEL}){': ' + details if details else ''}"

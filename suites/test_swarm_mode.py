@@ -32,6 +32,7 @@ from plugins.session import SuiteState, get_state
 LOG_TEXT = "dac-service-log"
 TASK_COMMAND = ["sh", "-c", f"echo {LOG_TEXT}; echo {LOG_TEXT}-err >&2; sleep 600"]
 WAIT_SECONDS = 30.0
+GWBRIDGE = "docker_gwbridge"  # the bridge swarm init creates for overlay traffic
 
 pytestmark = pytest.mark.xdist_group("swarm-mode")  # one worker runs the whole flow under --dist loadgroup
 
@@ -49,6 +50,7 @@ class Flow:
 
     version: str
     initiated: bool = False  # we ran swarm init, so the flow ends with swarm leave
+    had_gwbridge: bool = True  # docker_gwbridge existed before our init (else it is removed after leave)
     usable: bool = False  # a manager is there to talk to
     node_id: str = ""
     reason: str = ""  # why the flow cannot run
@@ -81,6 +83,11 @@ def flow(request: pytest.FixtureRequest, swarm_version: str) -> Iterator[Flow]:
     if current.initiated and _is_manager(_swarm_info(state)):
         try:
             state.sdk.leave_swarm(force=True)
+        except docker.errors.DockerException:
+            pass
+    if not current.had_gwbridge and not _is_manager(_swarm_info(state)):
+        try:  # swarm init created it and leave keeps it: put the engine back as it was
+            state.sdk.remove_network(GWBRIDGE)
         except docker.errors.DockerException:
             pass
 
@@ -137,6 +144,7 @@ def test_swarm_init(engine: EngineCall, flow: Flow) -> None:
     if swarm.get("LocalNodeState") not in ("inactive", None):
         flow.reason = f"the engine is in swarm state {swarm.get('LocalNodeState')!r}, neither inactive nor a manager"
         pytest.skip(flow.reason)
+    flow.had_gwbridge = bool(engine.state.sdk.networks(names=[GWBRIDGE]))
     ex = engine.call("SwarmInit", json_body={"ListenAddr": f"127.0.0.1:{_free_port()}", "AdvertiseAddr": "127.0.0.1",
                                              "ForceNewCluster": False})
     flow.initiated = True

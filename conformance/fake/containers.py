@@ -427,10 +427,10 @@ def container_create(ctx: Ctx) -> Response:
             net = netmod.find(state, net_name)
             if net is None:
                 raise ApiError(404, f"network {net_name} not found")
-            container.networks[net.name] = netmod.endpoint_settings(net, endpoints.get(net_name) or
-                                                                    endpoints.get(net.name), ctx.version)
+            container.networks[net.name] = netmod.endpoint_settings(
+                net, endpoints.get(mode) or endpoints.get(net_name) or endpoints.get(net.name), ctx.version)
         for extra_name, extra_cfg in endpoints.items():
-            if extra_name in (net_name,) or extra_name in container.networks:
+            if extra_name in (net_name, mode) or extra_name in container.networks:
                 continue
             extra = netmod.find(state, extra_name)
             if extra is None:
@@ -961,7 +961,7 @@ def _attach_session(ctx: Ctx, container: Container, conn: Conn, logs: bool, stre
                     yield encoder(entry.stream, entry.data)
         if not stream:
             return
-        alive = lambda: conn.alive() and not ended.is_set()  # noqa: E731
+        alive = lambda: not conn.hung_up() and not ended.is_set()  # noqa: E731
         for entry in _follow(state, container, start, True, alive):
             if wanted.get(entry.stream):
                 yield encoder(entry.stream, entry.data)
@@ -1039,7 +1039,7 @@ def container_attach_ws(ctx: Ctx) -> Response:
                 if wanted.get(entry.stream):
                     yield ws_frame(entry.data)
             if stream:
-                alive = lambda: conn.alive() and not ended.is_set()  # noqa: E731
+                alive = lambda: not conn.hung_up() and not ended.is_set()  # noqa: E731
                 for entry in _follow(state, container, start, True, alive):
                     if wanted.get(entry.stream):
                         yield ws_frame(entry.data)

@@ -6,7 +6,10 @@ manager) can be a different object with the same method that proxies to several 
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +19,10 @@ from . import faults as fault_mod
 from . import routing, spec
 from .state import State
 from .util import Version, parse_version, version_str
-from .wire import ApiError, Headers, Request, Response, error_response
+from .wire import ApiError, Headers, Request, Response, error_response, json_bytes
 
 FAKE_VERSION = "27.0.0-fake"
+TRACE = bool(os.environ.get("DAC_FAKE_TRACE"))  # log every request line and status to stderr
 _VERSIONED = re.compile(r"^/v(\d+\.\d+)(/.*)$")
 
 
@@ -77,7 +81,10 @@ class Engine:
     def handle(self, req: Request) -> Response:
         ctx = Ctx(self, req, self.max_api)
         response = self._dispatch(ctx)
-        return self._finish(ctx, response)
+        response = self._finish(ctx, response)
+        if TRACE:
+            print(f"fake: {req.method} {req.target} -> {response.status}", file=sys.stderr, flush=True)
+        return response
 
     def close(self) -> None:
         self.state.close()
@@ -118,7 +125,25 @@ class Engine:
             traceback.print_exc()
             response = error_response(500, f"fake engine: {type(exc).__name__}: {exc}")
         response.operation = ctx.op
+        if info is not None and info.schemas:
+            self._conform(ctx, info, response)
         return response
+
+    def _conform(self, ctx: Ctx, info: spec.OpInfo, response: Response) -> None:
+        """Fit JSON bodies to the schema their version declares for the status (see conform.py)."""
+        schema = info.schemas.get(str(response.status))
+        content_type = response.headers.get("Content-Type") or ""
+        if schema is None or response.streaming or "json" not in content_type or not response.body:
+            return
+        fitter = spec.conformer(info.version)
+        if fitter is None:
+            return
+        try:
+            body = json.loads(response.body)  # type: ignore[arg-type]
+        except ValueError:
+            return
+        body = fitter.conform(body, schema)
+        response.body = json_bytes(body)
 
     def _finish(self, ctx: Ctx, response: Response) -> Response:
         headers = Headers([

@@ -10,9 +10,10 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .util import Version, parse_version
 
@@ -24,6 +25,8 @@ class OpInfo:
     op_id: str
     statuses: frozenset[str]
     produces: tuple[str, ...]
+    schemas: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    version: Version = (0, 0)
 
 
 _lock = threading.Lock()
@@ -53,11 +56,31 @@ def _load(version: Version) -> dict[tuple[str, str], OpInfo]:
     path = SCHEMAS_DIR / f"engine-{version[0]}.{version[1]}.json"
     with path.open() as handle:
         data = json.load(handle)
+    _DEFINITIONS[version] = data.get("definitions", {})
     out = {}
     for op_id, op in data.get("operations", {}).items():
-        out[(op["method"].upper(), op["path"])] = OpInfo(op_id, frozenset(op.get("responses", {})),
-                                                        tuple(op.get("produces") or ()))
+        responses = op.get("responses", {})
+        schemas = {status: r["schema"] for status, r in responses.items() if isinstance(r, dict) and r.get("schema")}
+        out[(op["method"].upper(), op["path"])] = OpInfo(op_id, frozenset(responses), tuple(op.get("produces") or ()),
+                                                        schemas, version)
     return out
+
+
+_DEFINITIONS: dict[Version, dict[str, Any]] = {}
+_CONFORMERS: dict[Version, Any] = {}
+
+
+def conformer(version: Version) -> Any:
+    """The schema-driven body fitter for the schema file that serves `version`."""
+    from .conform import Conformer
+    use = nearest(version)
+    if use is None:
+        return None
+    with _lock:
+        _load(use)
+        if use not in _CONFORMERS:
+            _CONFORMERS[use] = Conformer(_DEFINITIONS[use])
+        return _CONFORMERS[use]
 
 
 def operations(version: Version) -> dict[tuple[str, str], OpInfo] | None:

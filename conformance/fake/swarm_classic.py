@@ -6,6 +6,7 @@ node list in /info, "/<node>/<name>" container names, a `Node` object and the no
 unspecified HostIp in container inspect, containers of the `swarm` image hidden unless all=1, a
 `node` filter on /images/json, CpuShares read as CPU cores, X-Registry-Auth accepted on create,
 image import implemented, and no route for swarm mode, plugins, system df or prune (404).
+Routes SOURCE.md does not describe are passed to the first node as they are.
 
 Every behaviour is switchable: put `swarm-classic:no-<deviation>` in `.faults` (names in
 DEVIATIONS) and the manager stops applying it, so a self-test can show the matching deviation test
@@ -27,7 +28,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from .engine import Engine
 from .faults import FAULTS
-from .wire import Headers, Request, Response, error_response, json_bytes, json_response
+from .wire import ApiError, Headers, Request, Response, error_response, json_bytes, json_response
 
 SWARM_VERSION = "swarm/1.2.9"
 SWARM_API = "1.40"  # the APIVERSION constant of the archived code
@@ -48,7 +49,7 @@ DEVIATIONS = {
 _VERSIONED = re.compile(r"^/v(\d+\.\d+)(/.*)$")
 _UNSPECIFIED_IPS = ("", "0.0.0.0", "::")
 # Routes the archived manager registers only through the Engine's own router: everything else is 404.
-_ABSENT = re.compile(r"^/(swarm|nodes|services|tasks|secrets|configs|plugins|distribution|session|grpc)(/|$)"
+_ABSENT = re.compile(r"^/(swarm|nodes|services|tasks|secrets|configs|plugins)(/|$)"
                      r"|^/system/df$|^/(containers|images|networks|volumes|build)/prune$")
 
 
@@ -101,8 +102,9 @@ class SwarmClassicManager:
             ("GET", re.compile(r"^/containers/(json|ps)$"), self._container_list),
             ("POST", re.compile(r"^/containers/create$"), self._container_create),
             ("GET", re.compile(r"^/containers/(?P<ref>.+)/json$"), self._container_inspect),
+            ("POST", re.compile(r"^/containers/(?P<ref>.+)/rename$"), self._container_rename),
             ("*", re.compile(r"^/containers/(?P<ref>.+)/(?P<rest>archive|export|changes|top|logs|stats|attach/ws|"
-                             r"kill|pause|unpause|rename|restart|start|stop|update|wait|resize|attach|copy|exec)$"),
+                             r"kill|pause|unpause|restart|start|stop|update|wait|resize|attach|copy|exec)$"),
              self._container_proxy),
             ("DELETE", re.compile(r"^/containers/(?P<ref>.+)$"), self._container_proxy),
             ("*", re.compile(r"^/exec/(?P<ref>[^/]+)/(?P<rest>json|start|resize)$"), self._exec_proxy),
@@ -153,7 +155,9 @@ class SwarmClassicManager:
                                                         f"supported API version is {SWARM_API}"))
         req.version = version
         req.path = path
-        if not self.applies("swarm-mode-routes-404") and _ABSENT.match(path):
+        if _ABSENT.match(path):
+            if self.applies("swarm-mode-routes-404"):
+                return self._finish(error_response(404, "page not found"))
             return self.nodes[0].engine.handle(self._sub_request(req, path))
         for method, pattern, func in self.routes:
             if method not in ("*", req.method):
@@ -164,7 +168,10 @@ class SwarmClassicManager:
                     return self._finish(func(req, match))
                 except _NotFound as exc:
                     return self._finish(error_response(404, str(exc)))
-        return self._finish(error_response(404, "page not found"))
+                except ApiError as exc:
+                    return self._finish(error_response(exc.status, exc.message))
+        # Routes SOURCE.md does not mention (HEAD /_ping, /session, /distribution, ...): passed to a node.
+        return self._finish(self.nodes[0].engine.handle(self._sub_request(req, path)))
 
     def close(self) -> None:
         for node in self.nodes:
@@ -237,7 +244,8 @@ class SwarmClassicManager:
 
     # --- system -----------------------------------------------------------------------------
     def _ping(self, req: Request, match: re.Match[str]) -> Response:
-        return Response(200, b"OK", Headers([("Content-Type", "text/plain; charset=utf-8")]))
+        # SOURCE.md says nothing of /_ping's headers: answer with a node's (an Engine's) own.
+        return self.nodes[0].engine.handle(self._sub_request(req, "/_ping"))
 
     def _version(self, req: Request, match: re.Match[str]) -> Response:
         if not self.applies("version-shape"):
@@ -340,7 +348,7 @@ class SwarmClassicManager:
                 binding[key] = node.ip
 
     def _container_list(self, req: Request, match: re.Match[str]) -> Response:
-        filters = json.loads(req.q("filters") or "{}") if req.q("filters") else {}
+        filters = _filters(req)
         wanted_nodes = filters.pop("node", None)  # the swarm-only filter never reaches the nodes
         query = dict(req.query)
         if filters or req.q("filters"):
@@ -394,7 +402,7 @@ class SwarmClassicManager:
             return error_response(400, "X-Registry-Auth is not accepted on container create")
         body = req.json({}) or {}
         name = req.q("name") or ""
-        if name and any(self._ask(n, req, f"/containers/{name}/json").status == 200 for n in self.nodes):
+        if self._name_taken(req, name):
             return error_response(409, f'Conflict: The name {name} is already assigned. You have to delete (or '
                                        'rename) that container to be able to assign {name} to a container again.')
         host = body.get("HostConfig") if isinstance(body, dict) else None
@@ -413,6 +421,17 @@ class SwarmClassicManager:
         if not self.applies("registry-auth"):
             del headers["X-Registry-Auth"]
         return node.engine.handle(self._sub_request(req, "/containers/create", body=data, headers=headers))
+
+    def _name_taken(self, req: Request, name: str) -> bool:
+        return bool(name) and any(self._ask(n, req, f"/containers/{name}/json").status == 200 for n in self.nodes)
+
+    def _container_rename(self, req: Request, match: re.Match[str]) -> Response:
+        """Names are unique across the cluster: a name used on another node is a conflict too."""
+        node, ident = self._locate(req, "containers", match["ref"])
+        name = (req.q("name") or "").lstrip("/")
+        if self._name_taken(req, name):
+            return error_response(409, f"Conflict: The name {name} is already assigned.")
+        return node.engine.handle(self._sub_request(req, f"/containers/{ident}/rename"))
 
     def _container_proxy(self, req: Request, match: re.Match[str]) -> Response:
         node, ident = self._locate(req, "containers", match["ref"])
@@ -464,11 +483,10 @@ class SwarmClassicManager:
         return self._with_json(answers[0], merged)
 
     def _image_list(self, req: Request, match: re.Match[str]) -> Response:
-        raw = req.q("filters")
-        filters = json.loads(raw) if raw else {}
+        filters = _filters(req)
         nodes = self.nodes
         query = dict(req.query)
-        if self.applies("images-node-filter") and isinstance(filters, dict) and "node" in filters:
+        if self.applies("images-node-filter") and "node" in filters:
             wanted = _filter_values(filters.pop("node"))
             nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
             query["filters"] = [json.dumps(filters)]
@@ -513,11 +531,10 @@ class SwarmClassicManager:
     # --- networks and volumes ---------------------------------------------------------------
     def _scoped_list(self, req: Request, path: str, kind: str) -> Response:
         out: list[Any] = []
-        raw = req.q("filters")
-        filters = json.loads(raw) if raw else {}
+        filters = _filters(req)
         query = dict(req.query)
         nodes = self.nodes
-        if kind == "volumes" and isinstance(filters, dict) and "node" in filters:
+        if kind == "volumes" and "node" in filters:
             wanted = _filter_values(filters.pop("node"))
             nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
             query["filters"] = [json.dumps(filters)]
@@ -565,6 +582,20 @@ class _NotFound(Exception):
 
 class _Unschedulable(Exception):
     pass
+
+
+def _filters(req: Request) -> dict[str, Any]:
+    """The `filters` query value as a mapping; 400 when it is not JSON (as the Engine answers)."""
+    raw = req.q("filters")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"invalid filter: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid filter: expected a JSON object")
+    return value
 
 
 def _filter_values(value: Any) -> list[str]:

@@ -111,6 +111,21 @@ class Conn:
             return
         time.sleep(0.015)
 
+    def hung_up(self) -> bool:
+        """True once the peer is gone for good (POLLHUP/POLLERR), not merely half-closed.
+
+        Hijacked clients half-close when they have no stdin to send (the docker CLI does), and the
+        Engine keeps streaming to them, so read-side EOF must not end a hijacked session.
+        """
+        if self.closed:
+            return True
+        try:
+            poller = select.poll()
+            poller.register(self.sock, select.POLLHUP | select.POLLERR)
+            return any(ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, ev in poller.poll(0))
+        except (OSError, ValueError):
+            return True
+
     def read(self, size: int = 65536) -> bytes:
         """Bytes the client sent (blocking); b'' once it half-closed or went away."""
         try:

@@ -1,0 +1,47 @@
+"""Operations the target's kind has no route for, from data: the `unsupported:` list of
+schemas/deviations/<kind>.yaml (e.g. swarm mode, plugins and prune on a classic Swarm manager).
+
+A scenario of such an operation is skipped with "unsupported by target: <reason>" before any of
+its fixtures run, so the run shows the gap as a skip rather than as 404 failures.  The classic
+Swarm suite checks that those routes really answer 404 (suites/test_swarm_classic.py).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.expectations import SCHEMAS_DIR
+from conformance.swarm_classic import unsupported_reason
+from plugins.session import get_state
+
+
+@cache
+def kind_profile(kind: str) -> dict[str, Any]:
+    path = SCHEMAS_DIR / "deviations" / f"{kind}.yaml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text())
+    return data if isinstance(data, dict) else {}
+
+
+def item_operation(item: pytest.Item) -> str | None:
+    """The operation a collected test exercises, when its parameters say so (scenario tests)."""
+    callspec = getattr(item, "callspec", None)
+    scenario = callspec.params.get("scenario") if callspec else None
+    return getattr(scenario, "operation", None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = get_state(item.config)
+    operation = item_operation(item)
+    if state is None or operation is None:
+        return
+    reason = unsupported_reason(operation, kind_profile(state.target.kind))
+    if reason:
+        pytest.skip(f"unsupported by target: {operation}: {reason} "
+                    f"(schemas/deviations/{state.target.kind}.yaml)")

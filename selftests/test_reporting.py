@@ -1,0 +1,226 @@
+"""plugins/reporting.py and plugins/allure_labels.py: synthesized entries, gating, secrets in artefacts.
+
+The session tests run the real plugins in a subprocess against the embedded fake engine, with a
+probe test module (written to a tmp dir) that records a pass or a forced failure for SystemPing
+and sends credentials in a request.  They skip cleanly when the fake engine cannot start.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance import matrix
+from conformance.expectations import Expectation, ExpectationBook
+from plugins.reporting import ReportingPlugin, RunRecord, synthesize, unobserved_deviations
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "Sup3r-S3cret-selftest-7f2c"
+PROBE = '''
+import base64, json, os
+from conformance.checks import Problem
+
+SECRET = os.environ["DAC_SELFTEST_SECRET"]
+
+
+def test_dac_selftest_probe(engine):
+    failing = os.environ.get("DAC_SELFTEST_MODE") == "fail"
+    problems = [Problem("selftest", "forced failure")] if failing else []
+    engine.record("SystemPing", "selftest", None, {"selftest": problems})
+
+
+def test_dac_selftest_secret(engine):
+    auth = base64.urlsafe_b64encode(json.dumps({"username": "u", "password": SECRET}).encode()).decode()
+    engine.call("SystemAuth", json_body={"username": "u", "password": SECRET, "serveraddress": "r.example"},
+                headers={"X-Registry-Auth": auth}, query={"note": SECRET}, expect=[599])
+'''
+
+
+def phase(outcome: str, failure: dict[str, Any] | None = None, xfail: str | None = None,
+          skip_reason: str = "") -> dict[str, Any]:
+    return {"outcome": outcome, "failure": failure, "xfail": xfail, "skip_reason": skip_reason}
+
+
+META = {"operation": "ContainerList", "version": "1.41", "tag": "Container", "scenario": "ok",
+        "test": "test_operation", "target": "docker 20 @ unix:///x"}
+
+
+def test_synthesize_skips_errors_and_failures_without_outcomes() -> None:
+    ok = {"setup": phase("passed"), "teardown": phase("passed")}
+    records = {
+        "skipped-in-setup": RunRecord(META, {"setup": phase("skipped", skip_reason="needs a registry")}),
+        "broke-in-setup": RunRecord(META, {"setup": phase("failed", {"kind": "error", "message": "APIError"})}),
+        "crashed": RunRecord(META, {**ok, "call": phase("failed", {"kind": "error", "message": "KeyError: 'x'"})}),
+        "asserted": RunRecord(META, {**ok, "call": phase("failed", {"kind": "fail", "message": "assert 1 == 2"})}),
+        "checked": RunRecord(META, {**ok, "call": phase("failed", {"kind": "fail", "message": "[x] y"})}),
+        "explained": RunRecord(META, {**ok, "call": phase("skipped", xfail="known-deviation: d")}),
+        "opted-out": RunRecord(META, {**ok, "call": phase("skipped", skip_reason="run with --allow-global-changes")}),
+        "teardown": RunRecord(META, {"setup": phase("passed"), "call": phase("passed"),
+                                     "teardown": phase("failed", {"kind": "error", "message": "cleanup"})}),
+        "not-ours": RunRecord({}, {"setup": phase("failed")}),
+    }
+    outcomes = [{"nodeid": "checked", "state": "fail"}, {"nodeid": "explained", "state": "known-deviation"},
+                {"nodeid": "teardown", "state": "pass"}]
+    got = {(e["nodeid"], e["state"]) for e in synthesize(records, outcomes)}
+    assert got == {("skipped-in-setup", "skip"), ("broke-in-setup", "error"), ("crashed", "error"),
+                   ("asserted", "fail"), ("opted-out", "skip"), ("teardown", "error")}
+    entry = next(e for e in synthesize(records, outcomes) if e["nodeid"] == "crashed")
+    assert (entry["operation"], entry["version"], entry["findings"][0]["message"]) == (
+        "ContainerList", "1.41", "call: KeyError: 'x'")
+
+
+def gate(regressions: int) -> dict[str, list[dict[str, Any]]]:
+    return {"regressions": [{}] * regressions, "improvements": [], "new_failures": [], "changes": []}
+
+
+@pytest.mark.parametrize("current, regressions, expected", [
+    (pytest.ExitCode.TESTS_FAILED, 0, 0), (pytest.ExitCode.TESTS_FAILED, 1, 1), (pytest.ExitCode.OK, 1, 1),
+    (pytest.ExitCode.INTERRUPTED, 0, 2), (pytest.ExitCode.INTERNAL_ERROR, 0, 3),
+])
+def test_exit_status_with_a_baseline(current: int, regressions: int, expected: int) -> None:
+    plugin = ReportingPlugin.__new__(ReportingPlugin)
+    plugin.gate = gate(regressions)
+    assert plugin.exit_status(current) == expected
+    plugin.gate = None
+    assert plugin.exit_status(current) == int(current)
+
+
+def deviation(id_: str, ops: tuple[str, ...], engine: str = "") -> Expectation:
+    return Expectation(id=id_, state="known-deviation", operations=ops, check="status_expected",
+                       versions=("1.25", "1.41"), targets=(), pointers=(), message="", reason="r",
+                       engine_versions=engine)
+
+
+def test_deviation_not_observed() -> None:
+    book = ExpectationBook([deviation("seen", ("ContainerList",)), deviation("fixed", ("Image*",)),
+                            deviation("other-release", ("ImageList",), "19.*"), deviation("never-ran", ("Swarm*",))])
+    tests = [{"operation": "ContainerList", "version": "1.41", "state": "known-deviation",
+              "findings": [{"expectation": "seen"}]},
+             {"operation": "ImageList", "version": "1.41", "state": "pass", "findings": []}]
+    got = unobserved_deviations(book, tests, "docker", "20.10.24")
+    assert [(d["id"], d["passed"]) for d in got] == [("fixed", ["ImageList 1.41"])]
+
+
+# ---------------------------------------------------------------- sessions against the embedded fake
+
+
+def fake_available() -> bool:
+    try:
+        from conformance.fake import start_fake  # noqa: F401
+    except Exception:  # noqa: BLE001 - anything that stops the fake from importing means "not available"
+        return False
+    return True
+
+
+needs_fake = pytest.mark.skipif(not fake_available(), reason="the embedded fake engine is not available")
+
+
+def run_session(tmp_path: Path, out: str, mode: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    probe = tmp_path / "probe" / "test_dac_probe.py"
+    probe.parent.mkdir(exist_ok=True)
+    probe.write_text(PROBE)
+    env = {**os.environ, "DAC_SELFTEST_SECRET": SECRET, "DAC_SELFTEST_MODE": mode}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("PYTEST_ADDOPTS", None)
+    # suites/test_operations.py makes the conformance session active; -k keeps only the probe tests.
+    cmd = [sys.executable, "-m", "pytest", "suites/test_operations.py", str(probe), "-k", "dac_selftest",
+           "--target", "fake", "--api-version", "1.41", "--reports-dir", str(tmp_path / out), "-q",
+           "-p", "no:cacheprovider", "-p", "no:randomly", *extra]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    if "embedded fake engine is not available" in done.stdout + done.stderr:
+        pytest.skip("the embedded fake engine did not start")
+    return done
+
+
+def cell_state(path: Path, operation: str) -> str:
+    doc = json.loads(path.read_text())
+    return next(c["state"] for c in doc["cells"] if c["operation"] == operation)
+
+
+@needs_fake
+def test_baseline_gating_and_allure_history(tmp_path: Path) -> None:
+    first = run_session(tmp_path, "base", "pass", "--alluredir", str(tmp_path / "base" / "allure"))
+    assert cell_state(tmp_path / "base" / "matrix.json", "SystemPing") == "pass", first.stdout[-2000:]
+    assert first.returncode == 1  # the SystemAuth probe fails on purpose, no baseline: a plain failure
+
+    regressed = run_session(tmp_path, "run2", "fail", "--baseline", str(tmp_path / "base" / "matrix.json"),
+                            "--alluredir", str(tmp_path / "run2" / "allure"))
+    assert regressed.returncode == 1, regressed.stdout[-3000:]
+    assert "REGRESSION: SystemPing 1.41: pass -> fail" in regressed.stdout
+    summary = yaml.safe_load((tmp_path / "run2" / "summary.yaml").read_text())
+    assert [r["operation"] for r in summary["baseline"]["regressions"]] == ["SystemPing"]
+    assert summary["run"]["exit_status"] == 1
+    # Allure: labels, and the same history for the same (operation, version, target) whatever the outcome.
+    assert allure_probe(tmp_path / "base" / "allure") == allure_probe(tmp_path / "run2" / "allure")
+
+    # The same failing run against a baseline where it already failed: nothing regressed.
+    known = run_session(tmp_path, "run3", "fail", "--baseline", str(tmp_path / "run2" / "matrix.json"))
+    assert known.returncode == 0, known.stdout[-3000:]
+    assert "0 regressions" in known.stdout
+
+
+def test_bad_baseline_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{nope")
+    for path in (tmp_path / "missing.json", tmp_path / "bad.json"):
+        done = subprocess.run([sys.executable, "-m", "pytest", "suites/test_operations.py", "--collect-only",
+                               "-q", "-p", "no:cacheprovider", "--target", "fake", "--baseline", str(path)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == pytest.ExitCode.USAGE_ERROR
+        errors = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1 and "--baseline" in errors[0] and "Traceback" not in done.stderr, done.stderr
+
+
+@needs_fake
+def test_no_artefact_carries_a_secret(tmp_path: Path) -> None:
+    secret_options = ["--registry-password", SECRET] if '"--registry-password"' in _options_text() else []
+    done = run_session(tmp_path, "out", "pass", "-n", "2", "--junitxml", str(tmp_path / "out" / "junit.xml"),
+                       "--alluredir", str(tmp_path / "out" / "allure"), *secret_options)
+    out = tmp_path / "out"
+    assert (out / "matrix.html").exists() and (out / "junit.xml").exists(), done.stdout[-3000:]
+    assert cell_state(out / "matrix.json", "SystemAuth") == "fail"  # the exchange with credentials is kept
+    header = base64.urlsafe_b64encode(json.dumps({"username": "u", "password": SECRET}).encode()).decode()
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {"results.json", "matrix.json", "matrix.md", "matrix.html", "summary.yaml", "junit.xml",
+            "environment.properties", "categories.json"} <= {p.name for p in files}
+    assert any(p.name.endswith("-attachment.json") for p in files)  # the redacted exchange
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert SECRET not in text, path
+        assert header not in text, path
+    junit = (out / "junit.xml").read_text()
+    assert 'name="api_version" value="1.41"' in junit and 'name="target" value="fake ' in junit
+    assert "dac_outcome" not in junit and "dac_test" not in junit
+
+
+def _options_text() -> str:
+    return "".join(p.read_text() for p in (ROOT / "plugins").glob("*.py"))
+
+
+def allure_probe(allure_dir: Path) -> tuple[str, str]:
+    """Labels of the probe test's Allure result; its (historyId, testCaseId)."""
+    results = [json.loads(p.read_text()) for p in allure_dir.glob("*-result.json")]
+    probe = next(r for r in results if r["name"].startswith("test_dac_selftest_probe"))
+    labels = {(label["name"], label.get("value")) for label in probe["labels"]}
+    assert {("suite", "API 1.41"), ("feature", "System"), ("story", "SystemPing")} <= labels
+    assert any(name == "parentSuite" and str(value).startswith("fake ") for name, value in labels)
+    other = next(r for r in results if r["name"].startswith("test_dac_selftest_secret"))
+    assert other["historyId"] != probe["historyId"]
+    categories = json.loads((allure_dir / "categories.json").read_text())
+    assert {"Known engine deviation", "Spec erratum"} <= {c["name"] for c in categories}
+    assert "target=" in (allure_dir / "environment.properties").read_text()
+    return probe["historyId"], probe["testCaseId"]
+
+
+def test_matrix_module_accepts_its_own_results(tmp_path: Path) -> None:
+    doc = {"format": 1, "target": {"kind": "fake"}, "meta": {"api_versions": ["1.41"]},
+           "tests": [{"operation": "SystemPing", "version": "1.41", "state": "pass", "tag": "System"}]}
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    assert matrix.load(tmp_path / "results.json")["cells"][0]["state"] == "pass"

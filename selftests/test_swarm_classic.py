@@ -1,0 +1,216 @@
+"""The classic Swarm deviation profile, its checks, the fake manager, and the deviation suite end to end.
+
+The end-to-end tests serve a fake manager on a unix socket and run suites/test_swarm_classic.py
+against it: once as is (every documented deviation reported, none failing), once with every
+behaviour of the fake switched off, where each deviation the profile marks expected must fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance import swarm_classic as sc
+from conformance.expectations import ExpectationBook
+from conformance.fake.server import FakeServer
+from conformance.fake.swarm_classic import DEVIATIONS as FAKE_SWITCHES
+from conformance.fake.swarm_classic import FAULT_PREFIX, SwarmClassicManager
+from conformance.fake.wire import Headers, Request
+from conformance.spec import SpecCatalog
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILE = sc.deviations()
+# Which fake switch produces which documented deviation (None: the fake follows the code, not the doc).
+SWITCH_FOR = {
+    "version-shape": "version-shape", "info-system-status": "info-system-status", "node-field": "node-field",
+    "node-field-doc-keys": None, "inspect-hostip-node-ip": "hostip-node-ip", "list-hostip-node-ip": "hostip-node-ip",
+    "list-node-prefixed-names": "node-prefixed-names", "list-hides-swarm-image": "hide-swarm-image",
+    "images-node-filter": "images-node-filter", "image-import-404": "image-import",
+    "cpushares-as-cores": "cpushares-as-cores", "registry-auth-on-create": "registry-auth",
+    "swarm-mode-routes-404": "swarm-mode-routes-404",
+}
+TEST_FOR = {dev_id: "test_" + dev_id.replace("-", "_") for dev_id in PROFILE}
+
+
+# --- the profile as data ------------------------------------------------------------------------
+
+def test_profile_checks_exist_and_are_all_used() -> None:
+    assert {d.observe for d in PROFILE.values()} == set(sc.CHECKS)
+
+
+def test_profile_loads_as_known_deviations_of_its_kind() -> None:
+    book = ExpectationBook.load(None, [], "swarm-classic")
+    assert {e.id for e in book.entries} >= set(PROFILE)
+    assert all(e.state == "known-deviation" for e in book.entries)
+
+
+def test_every_documented_deviation_has_a_test_and_a_fake_switch() -> None:
+    suite = (ROOT / "suites" / "test_swarm_classic.py").read_text()
+    assert set(SWITCH_FOR) == set(PROFILE)
+    for dev_id, switch in SWITCH_FOR.items():
+        assert f"def {TEST_FOR[dev_id]}(" in suite, dev_id
+        assert switch is None or switch in FAKE_SWITCHES, switch
+
+
+def test_unsupported_globs_name_real_operations() -> None:
+    spec = SpecCatalog().get("1.41")
+    for group in sc.load_profile().get("unsupported") or []:
+        for pattern in group["operations"]:
+            assert any(sc.unsupported_reason(op, {"unsupported": [{"operations": [pattern], "reason": "r"}]})
+                       for op in spec.operations), pattern
+    assert sc.unsupported_reason("ServiceCreate", sc.load_profile())
+    assert sc.unsupported_reason("ContainerCreate", sc.load_profile()) is None
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+def test_confirmation_is_a_problem_the_profile_explains() -> None:
+    book = ExpectationBook.load(None, [], "swarm-classic")
+    deviation = PROFILE["node-field"]
+    confirmed = sc.problems(deviation, sc.node_field({"Node": {"Name": "n1", "IP": "10.0.0.1"}}))
+    assert len(confirmed) == 1 and confirmed[0].message.startswith("confirmed: ")
+    assert book.explain("swarm-classic", "1.40", "ContainerInspect", confirmed[0].check, "", confirmed[0].message)
+    missing = sc.problems(deviation, sc.node_field({"Id": "x"}))
+    assert missing[0].message.startswith("not observed: ")
+    assert book.explain("swarm-classic", "1.40", "ContainerInspect", missing[0].check, "", missing[0].message) is None
+
+
+def test_doc_only_deviation_not_observed_is_no_problem() -> None:
+    assert sc.problems(PROFILE["image-import-404"], sc.image_import_404(200, "{}")) == []
+    assert sc.problems(PROFILE["image-import-404"], sc.image_import_404(404, "nope"))[0].message.startswith("confirmed")
+
+
+@pytest.mark.parametrize(("observation", "confirmed"), [
+    (sc.version_shape({"Version": "swarm/1.2.9", "ApiVersion": "1.40"}, "1.40"), True),
+    (sc.version_shape({"Version": "20.10.24"}, "1.41"), False),
+    (sc.info_system_status({"SystemStatus": [["Role", "primary"], ["Nodes", "1"], [" n1", "1.2.3.4:2375"],
+                                             ["  └ ID", "X"]]}), True),
+    (sc.info_system_status({"SystemStatus": [["Role", "primary"], ["Nodes", "2"], [" n1", "a"]]}), False),
+    (sc.info_system_status({"SystemStatus": None}), False),
+    (sc.node_field_doc_keys({"Node": {"Id": "x", "Ip": "y"}}), True),
+    (sc.node_field_doc_keys({"Node": {"ID": "x", "IP": "y"}}), False),
+    (sc.inspect_hostip_node_ip({"NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "10.0.0.1"}]}},
+                                "Node": {"IP": "10.0.0.1"}}, "80/tcp", {}), True),
+    (sc.inspect_hostip_node_ip({"NetworkSettings": {"Ports": {"80/tcp": [{"HostIp": "0.0.0.0"}]}},
+                                "Node": {"IP": "10.0.0.1"}}, "80/tcp", {}), False),
+    (sc.inspect_hostip_node_ip({"NetworkSettings": {"Ports": {"80/tcp": None}}}, "80/tcp", {}), False),
+    (sc.list_hostip_node_ip({"Ports": [{"PrivatePort": 80, "PublicPort": 1, "IP": "10.0.0.1"}]}, 80, None), True),
+    (sc.list_hostip_node_ip({"Ports": [{"PrivatePort": 80, "PublicPort": 1, "IP": "::"}]}, 80, None), False),
+    (sc.list_node_prefixed_names({"Names": ["/n1/web"]}, "web", ["n1"]), True),
+    (sc.list_node_prefixed_names({"Names": ["/web"]}, "web", ["n1"]), False),
+    (sc.list_hides_swarm_image(["a"], ["a", "b"], "b"), True),
+    (sc.list_hides_swarm_image(["a", "b"], ["a", "b"], "b"), False),
+    (sc.images_node_filter("n1", 200, [{"Id": "i"}], "i", 200, []), True),
+    (sc.images_node_filter("n1", 400, None, "i", 400, None), False),
+    (sc.cpushares_as_cores(1, {"HostConfig": {"CpuShares": 512}, "Node": {"Cpus": 2}}), True),
+    (sc.cpushares_as_cores(1, {"HostConfig": {"CpuShares": 1}, "Node": {"Cpus": 2}}), False),
+    (sc.registry_auth_on_create(201, ""), True),
+    (sc.registry_auth_on_create(400, "no"), False),
+    (sc.swarm_mode_routes_404({"/swarm": 404, "/nodes": 404}), True),
+    (sc.swarm_mode_routes_404({"/swarm": 503, "/nodes": 404}), False),
+])
+def test_checks_judge_what_was_seen(observation: sc.Observation, confirmed: bool) -> None:
+    assert observation.confirmed is confirmed, observation.seen
+
+
+# --- the fake manager ---------------------------------------------------------------------------
+
+def _get(manager: SwarmClassicManager, target: str) -> tuple[int, object]:
+    response = manager.handle(Request("GET", target, Headers()))
+    body = response.content()
+    return response.status, json.loads(body) if body.strip() else None
+
+
+def test_fake_manager_switches() -> None:
+    manager = SwarmClassicManager()
+    try:
+        assert _get(manager, "/v1.40/version")[1]["Version"] == "swarm/1.2.9"  # type: ignore[index]
+        assert _get(manager, "/v1.40/swarm")[0] == 404
+        manager.faults.update({FAULT_PREFIX + "version-shape", FAULT_PREFIX + "swarm-mode-routes-404"})
+        assert not _get(manager, "/v1.40/version")[1]["Version"].startswith("swarm/")  # type: ignore[index]
+        assert _get(manager, "/v1.40/swarm")[0] == 503  # the node's own answer: not a swarm manager
+        assert _get(manager, "/v1.41/version")[0] == 400  # above the manager's API 1.40
+    finally:
+        manager.close()
+    with pytest.raises(ValueError, match="unknown fault"):
+        SwarmClassicManager(faults={FAULT_PREFIX + "no-such-behaviour"})
+
+
+# --- the deviation suite end to end ---------------------------------------------------------------
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, SwarmClassicManager]]:
+    manager = SwarmClassicManager()
+    server = FakeServer(f"unix://{tmp_path / 'swarm.sock'}", manager)
+    server.start()
+    try:
+        yield server.url, manager
+    finally:
+        server.stop()
+
+
+def _run_suite(url: str, tmp_path: Path) -> dict[str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites/test_swarm_classic.py", "--target", url,
+         "--target-kind", "swarm-classic", "-q", "-rA", "-p", "no:randomly", "-W", "ignore::UserWarning",
+         "--reports-dir", str(tmp_path / "reports")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    outcomes = {}
+    for line in proc.stdout.splitlines():
+        found = re.match(r"^(PASSED|FAILED|XFAIL|ERROR|SKIPPED)\S* suites/test_swarm_classic.py::(\w+)\[", line)
+        if found:
+            outcomes[found.group(2)] = found.group(1)
+    assert outcomes, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return outcomes
+
+
+def _deviation_states(tmp_path: Path) -> dict[str, str]:
+    """Deviation id -> state of its `deviation:<id>` check in results.json (whatever the other checks said)."""
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    states = {}
+    for test in results["tests"]:
+        for check, state in test.get("checks", {}).items():
+            if check.startswith("deviation:"):
+                states[check.partition(":")[2]] = state
+    return states
+
+
+def test_suite_reports_every_deviation_of_the_fake(served: tuple[str, SwarmClassicManager], tmp_path: Path) -> None:
+    outcomes = _run_suite(served[0], tmp_path)
+    states = _deviation_states(tmp_path)
+    for dev_id, deviation in PROFILE.items():
+        # confirmed: a known deviation; doc-only and not observed: reported, not failed
+        assert states.get(dev_id) == ("known-deviation" if deviation.expected else "pass"), (dev_id, states)
+        assert outcomes.get(TEST_FOR[dev_id]) in ("XFAIL", "PASSED", "FAILED"), (dev_id, outcomes)
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    verdicts = {t["deviation"]["id"]: t["deviation"]["verdict"] for t in results["tests"] if "deviation" in t}
+    assert verdicts == {d: sc.CONFIRMED if PROFILE[d].expected else sc.NOT_OBSERVED for d in PROFILE}
+
+
+def test_each_expected_deviation_fails_when_the_fake_stops_applying_it(
+        served: tuple[str, SwarmClassicManager], tmp_path: Path) -> None:
+    url, manager = served
+    manager.faults.update(FAULT_PREFIX + name for name in FAKE_SWITCHES)
+    outcomes = _run_suite(url, tmp_path)
+    states = _deviation_states(tmp_path)
+    for dev_id, deviation in PROFILE.items():
+        if deviation.expected:
+            assert states.get(dev_id) == "fail", (dev_id, states)
+            assert outcomes.get(TEST_FOR[dev_id]) == "FAILED", (dev_id, outcomes)
+    # Without its import, the fake answers the doc's 404: the stale doc entry is then confirmed.
+    assert states.get("image-import-404") == "known-deviation"
+
+
+def test_one_switch_fails_only_its_own_deviation(served: tuple[str, SwarmClassicManager], tmp_path: Path) -> None:
+    url, manager = served
+    manager.faults.add(FAULT_PREFIX + "node-prefixed-names")
+    _run_suite(url, tmp_path)
+    states = _deviation_states(tmp_path)
+    failing = {dev_id for dev_id, state in states.items() if state == "fail"}
+    assert failing == {dev_id for dev_id, switch in SWITCH_FOR.items() if switch == "node-prefixed-names"}, states
