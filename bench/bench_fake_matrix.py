@@ -26,7 +26,7 @@ def main() -> int:
     args, extra = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as reports:
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "--target", "fake", "--api-version", "all",
-               "--reports-dir", reports, *extra]
+               f"--reports-dir={reports}", *extra]
         if args.workers:
             cmd += ["-n", str(args.workers)]
         env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}

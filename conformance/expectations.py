@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from conformance.versions import VersionError, parse
+from conformance.versions import VersionError, parse, parse_range
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -50,14 +50,10 @@ class Expectation:
 
 
 def _versions(text: Any, where: str) -> tuple[str, str]:
-    text = str(text or "1.0-9.99")
-    first, _, last = text.partition("-")
     try:
-        parse(first)
-        parse(last or first)
+        return parse_range(text)
     except VersionError as exc:
         raise ExpectationsError(f"{where}: versions: {exc}") from exc
-    return first, last or first
 
 
 def _entry(raw: Any, state: str, where: str) -> Expectation:

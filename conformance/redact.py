@@ -6,8 +6,9 @@ import re
 
 SECRET_HEADERS = {"x-registry-auth", "x-registry-config", "authorization", "proxy-authorization", "cookie"}
 _SECRETS: set[str] = set()
-_JSON_SECRET = re.compile(r'("(?:password|Password|identitytoken|IdentityToken|registrytoken|RegistryToken|'
-                          r'auth|Auth|token|Token|secret)"\s*:\s*")[^"]*(")')
+# Also matches JSON that sits escaped inside another JSON string (\"password\": \"x\").
+_JSON_SECRET = re.compile(r'(\\?"(?:password|Password|identitytoken|IdentityToken|registrytoken|RegistryToken|'
+                          r'auth|Auth|token|Token|secret)\\?"\s*:\s*\\?")(?:[^"\\]|\\[^"])*(\\?")')
 _URL_USERINFO = re.compile(r"(://)[^/@\s]+@")
 MASK = "***"
 

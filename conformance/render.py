@@ -243,7 +243,8 @@ def to_html(doc: dict[str, Any]) -> str:
     target_opts = [(i["id"], f"{names[i['id']]} {i['id']}".strip()) for i in doc["targets"]]
     out.append(f'<label>target <select name="target">{_options(target_opts, "all targets")}</select></label>')
     out.append('<label>operation <input type="search" name="q" placeholder="e.g. Container"></label>'
-               '<button type="button" id="reset-filters">reset</button> <span id="shown" class="counter"></span></form>')
+               '<button type="button" id="reset-filters">reset</button>'
+               ' <span id="shown" class="counter"></span></form>')
     out.append('<table id="matrix"><thead><tr><th>operation</th><th>tag</th>')
     out += [f'<th data-version="{_e(v)}" data-target="{_e(t)}" title="{_e(t)}">{_e(column_label(t, v, names))}</th>'
             for t, v in cols]

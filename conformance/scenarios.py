@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from conformance.spec import Operation, Spec
-from conformance.versions import VersionError, parse
+from conformance.versions import VersionError, parse, parse_range
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
@@ -74,11 +74,8 @@ def _scenario(op_id: str, raw: Any, where: str) -> Scenario:
         raise ScenarioError(f"{where}: {op_id}: each scenario must be a mapping")
     expect = raw.get("expect", [200])
     expect = (expect,) if isinstance(expect, int) else tuple(int(s) for s in expect)
-    versions = str(raw.get("versions", "1.0-9.99"))
-    first, _, last = versions.partition("-")
     try:
-        parse(first)
-        parse(last or first)
+        versions = parse_range(raw.get("versions"))
     except VersionError as exc:
         raise ScenarioError(f"{where}: {op_id}: {exc}") from exc
     bodies = [k for k in ("body", "raw_body", "body_tar", "body_fixture") if raw.get(k) is not None]
@@ -96,7 +93,7 @@ def _scenario(op_id: str, raw: Any, where: str) -> Scenario:
         path=dict(raw.get("path") or {}), query=dict(raw.get("query") or {}),
         headers=dict(raw.get("headers") or {}), body=raw.get("body"), raw_body=raw.get("raw_body"),
         body_tar=body_tar, body_fixture=raw.get("body_fixture"),
-        expect=expect, versions=(first, last or first), requires=requires,
+        expect=expect, versions=versions, requires=requires,
         read_seconds=raw.get("read_seconds"),
     )
 

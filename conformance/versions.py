@@ -23,6 +23,17 @@ def fmt(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
 
 
+ANY_RANGE = "1.0-9.99"
+
+
+def parse_range(text: object) -> tuple[str, str]:
+    """'1.25-1.41' -> ('1.25', '1.41'); '1.30' -> ('1.30', '1.30'); empty -> every version."""
+    first, _, last = str(text or ANY_RANGE).partition("-")
+    parse(first)
+    parse(last or first)
+    return first.strip(), (last or first).strip()
+
+
 @dataclass(frozen=True)
 class Selection:
     """Versions to run, and versions the user asked for that the target cannot serve."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -34,3 +36,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--reports-dir", default="reports", metavar="DIR",
                     help="where results.json and the reports are written (default: reports)")
     group.addoption("--run-id", default=None, help="label value for objects this run creates (default: random)")
+
+
+_PROJECT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest picks its root directory before it knows these options, so a path value written as
+    # `--reports-dir /tmp/x` is taken for a test path and the run would collect the wrong tree.
+    invoked = config.invocation_params.dir
+    if config.rootpath != _PROJECT and (invoked == _PROJECT or _PROJECT in invoked.parents):
+        raise pytest.UsageError(
+            f"pytest took {config.rootpath} for the test root, from an option value written with a space: "
+            "write options that name a file or folder with `=` (--reports-dir=DIR, --baseline=FILE, "
+            "--spec=FILE, --deviations=FILE, --errata=FILE)")

@@ -11,7 +11,7 @@ import io
 import json
 import tarfile
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,12 @@ ENGINE_UNDECLARED = {("POST", "/networks/create", 409), ("DELETE", "/containers/
 SWARM_ROOTS = {"swarm", "nodes", "services", "tasks", "secrets", "configs", "volumes"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def spec(version: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / f"engine-{version}.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def op_for(version: str, method: str, template: str) -> dict[str, Any] | None:
     for op_id, op in spec(version)["operations"].items():
         if op["method"].upper() == method and op["path"] == template:
@@ -107,7 +107,7 @@ class Flow:
                         self.problems.append(f"{where}: {err}")
         elif schema and "json" in (response.headers.get("Content-Type") or "") and method != "HEAD":
             self._json(where, response, schema)
-        for name, header in (declared.get("headers") or {}).items():
+        for name in declared.get("headers") or {}:
             if name.lower() in ("x-docker-container-path-stat",) and name not in response.headers:
                 self.problems.append(f"{where}: missing header {name}")
         return response

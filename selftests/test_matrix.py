@@ -183,3 +183,11 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path, content: str | None, m
 def test_console_script_is_declared() -> None:
     text = (ROOT / "pyproject.toml").read_text()
     assert 'conformance-matrix = "conformance.cli:main"' in text
+
+
+def test_suite_tests_without_an_operation_are_never_na() -> None:
+    extra = outcome("test_prefix_below_min", "-", "fail")
+    doc = matrix.build(results([*sample()["tests"], extra]), SPEC_OPS)
+    rows = [c for c in doc["cells"] if c["operation"] == "test_prefix_below_min"]
+    assert [(c["version"], c["state"]) for c in rows] == [("-", "fail")]
+    assert doc["versions"] == ["1.40", "1.41", "-"]

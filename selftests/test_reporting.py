@@ -101,10 +101,17 @@ def deviation(id_: str, ops: tuple[str, ...], engine: str = "") -> Expectation:
 
 def test_deviation_not_observed() -> None:
     book = ExpectationBook([deviation("seen", ("ContainerList",)), deviation("fixed", ("Image*",)),
-                            deviation("other-release", ("ImageList",), "19.*"), deviation("never-ran", ("Swarm*",))])
+                            deviation("other-release", ("ImageList",), "19.*"), deviation("never-ran", ("Swarm*",)),
+                            deviation("maybe-skipped", ("Volume*",)), deviation("other-failure", ("Network*",))])
+    passing = {"status_expected": "pass"}
     tests = [{"operation": "ContainerList", "version": "1.41", "state": "known-deviation",
-              "findings": [{"expectation": "seen"}]},
-             {"operation": "ImageList", "version": "1.41", "state": "pass", "findings": []}]
+              "checks": {"status_expected": "known-deviation"}, "findings": [{"expectation": "seen"}]},
+             {"operation": "ImageList", "version": "1.41", "state": "pass", "checks": passing, "findings": []},
+             {"operation": "VolumeList", "version": "1.41", "state": "pass", "checks": passing, "findings": []},
+             {"operation": "VolumeCreate", "version": "1.41", "state": "skip", "checks": {"test": "skip"}},
+             {"operation": "NetworkList", "version": "1.41", "state": "pass", "checks": passing, "findings": []},
+             {"operation": "NetworkList", "version": "1.41", "state": "fail", "checks": {"status_expected": "fail"},
+              "findings": [{"expectation": ""}]}]
     got = unobserved_deviations(book, tests, "docker", "20.10.24")
     assert [(d["id"], d["passed"]) for d in got] == [("fixed", ["ImageList 1.41"])]
 
@@ -132,7 +139,7 @@ def run_session(tmp_path: Path, out: str, mode: str, *extra: str) -> subprocess.
     env.pop("PYTEST_ADDOPTS", None)
     # suites/test_operations.py makes the conformance session active; -k keeps only the probe tests.
     cmd = [sys.executable, "-m", "pytest", "suites/test_operations.py", str(probe), "-k", "dac_selftest",
-           "--target", "fake", "--api-version", "1.41", "--reports-dir", str(tmp_path / out), "-q",
+           "--target", "fake", "--api-version", "1.41", f"--reports-dir={tmp_path / out}", "-q",
            "-p", "no:cacheprovider", "-p", "no:randomly", *extra]
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     if "embedded fake engine is not available" in done.stdout + done.stderr:
@@ -147,12 +154,12 @@ def cell_state(path: Path, operation: str) -> str:
 
 @needs_fake
 def test_baseline_gating_and_allure_history(tmp_path: Path) -> None:
-    first = run_session(tmp_path, "base", "pass", "--alluredir", str(tmp_path / "base" / "allure"))
+    first = run_session(tmp_path, "base", "pass", f"--alluredir={tmp_path / 'base' / 'allure'}")
     assert cell_state(tmp_path / "base" / "matrix.json", "SystemPing") == "pass", first.stdout[-2000:]
     assert first.returncode == 1  # the SystemAuth probe fails on purpose, no baseline: a plain failure
 
-    regressed = run_session(tmp_path, "run2", "fail", "--baseline", str(tmp_path / "base" / "matrix.json"),
-                            "--alluredir", str(tmp_path / "run2" / "allure"))
+    regressed = run_session(tmp_path, "run2", "fail", f"--baseline={tmp_path / 'base' / 'matrix.json'}",
+                            f"--alluredir={tmp_path / 'run2' / 'allure'}")
     assert regressed.returncode == 1, regressed.stdout[-3000:]
     assert "REGRESSION: SystemPing 1.41: pass -> fail" in regressed.stdout
     summary = yaml.safe_load((tmp_path / "run2" / "summary.yaml").read_text())
@@ -162,7 +169,7 @@ def test_baseline_gating_and_allure_history(tmp_path: Path) -> None:
     assert allure_probe(tmp_path / "base" / "allure") == allure_probe(tmp_path / "run2" / "allure")
 
     # The same failing run against a baseline where it already failed: nothing regressed.
-    known = run_session(tmp_path, "run3", "fail", "--baseline", str(tmp_path / "run2" / "matrix.json"))
+    known = run_session(tmp_path, "run3", "fail", f"--baseline={tmp_path / 'run2' / 'matrix.json'}")
     assert known.returncode == 0, known.stdout[-3000:]
     assert "0 regressions" in known.stdout
 
@@ -171,7 +178,7 @@ def test_bad_baseline_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{nope")
     for path in (tmp_path / "missing.json", tmp_path / "bad.json"):
         done = subprocess.run([sys.executable, "-m", "pytest", "suites/test_operations.py", "--collect-only",
-                               "-q", "-p", "no:cacheprovider", "--target", "fake", "--baseline", str(path)],
+                               "-q", "-p", "no:cacheprovider", "--target", "fake", f"--baseline={path}"],
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert done.returncode == pytest.ExitCode.USAGE_ERROR
         errors = [line for line in done.stderr.splitlines() if line.strip()]
@@ -180,9 +187,9 @@ def test_bad_baseline_is_a_usage_error(tmp_path: Path) -> None:
 
 @needs_fake
 def test_no_artefact_carries_a_secret(tmp_path: Path) -> None:
-    secret_options = ["--registry-password", SECRET] if '"--registry-password"' in _options_text() else []
-    done = run_session(tmp_path, "out", "pass", "-n", "2", "--junitxml", str(tmp_path / "out" / "junit.xml"),
-                       "--alluredir", str(tmp_path / "out" / "allure"), *secret_options)
+    secret_options = [f"--registry-password={SECRET}"] if '"--registry-password"' in _options_text() else []
+    done = run_session(tmp_path, "out", "pass", "-n", "2", f"--junitxml={tmp_path / 'out' / 'junit.xml'}",
+                       f"--alluredir={tmp_path / 'out' / 'allure'}", *secret_options)
     out = tmp_path / "out"
     assert (out / "matrix.html").exists() and (out / "junit.xml").exists(), done.stdout[-3000:]
     assert cell_state(out / "matrix.json", "SystemAuth") == "fail"  # the exchange with credentials is kept

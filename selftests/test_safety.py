@@ -159,7 +159,7 @@ def _leftovers(api: Any, run_id: str) -> dict[str, list[str]]:
 
 def _suite(run_id: str, tmp_path: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "pytest", "suites", "--target", str(_real_host()), "--api-version", "1.41",
-            "--run-id", run_id, "--reports-dir", str(tmp_path / run_id), "-q", "-p", "no:randomly", *extra]
+            "--run-id", run_id, f"--reports-dir={tmp_path / run_id}", "-q", "-p", "no:randomly", *extra]
 
 
 @real

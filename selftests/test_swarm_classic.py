@@ -159,7 +159,7 @@ def _run_suite(url: str, tmp_path: Path) -> dict[str, str]:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "suites/test_swarm_classic.py", "--target", url,
          "--target-kind", "swarm-classic", "-q", "-rA", "-p", "no:randomly", "-W", "ignore::UserWarning",
-         "--reports-dir", str(tmp_path / "reports")],
+         f"--reports-dir={tmp_path / 'reports'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     outcomes = {}
     for line in proc.stdout.splitlines():

@@ -24,7 +24,7 @@ def _run(tmp_path: Path, *args: str, timeout: float = 180) -> tuple[list[tuple[s
     """(outcome, test, version) per test in run order (from -v), and the whole output."""
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "suites/test_swarm_mode.py", "-v", "-rA", "-p", "no:randomly",
-         "--reports-dir", str(tmp_path / "reports"), *args],
+         f"--reports-dir={tmp_path / 'reports'}", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     order = re.findall(r"^suites/test_swarm_mode.py::(\w+)\[([\d.]+)\] (PASSED|FAILED|XFAIL|SKIPPED|ERROR)",
                        proc.stdout, re.M)

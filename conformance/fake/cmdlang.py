@@ -713,6 +713,74 @@ def _date(shell: Shell, argv: list[str]) -> str:
     return time.strftime("%a %b %e %H:%M:%S UTC %Y\n", time.gmtime())
 
 
+def _busybox(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    if len(argv) < 2:
+        write(1, b"BusyBox v1.36.1 (fake) multi-call binary.\n")
+        return 0
+    return shell.exec_argv(argv[1:], write, stdin)
+
+
+def _env_exec(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    args = argv[1:]
+    while args and "=" in args[0] and not args[0].startswith("-"):
+        key, _, value = args.pop(0).partition("=")
+        shell.env[key] = value
+    if args and argv[0].endswith("env") and not argv[0].endswith("printenv"):
+        return shell.exec_argv(args, write, stdin)
+    return _env(shell, [argv[0], *args], write, stdin)
+
+
+def _timeout(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    return shell.exec_argv(args[1:], write, stdin) if len(args) > 1 else 1
+
+
+def _grep(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    import re as _re
+    flags = "".join(a[1:] for a in argv[1:] if a.startswith("-") and len(a) > 1)
+    args = [a for a in argv[1:] if not (a.startswith("-") and len(a) > 1)]
+    if not args:
+        write(2, b"grep: no pattern\n")
+        return 2
+    pattern = _re.compile(args[0], _re.I if "i" in flags else 0)
+    if len(args) > 1:
+        entry = shell.io.fs.get(norm(args[1], shell.cwd))
+        data = entry.data if entry else b""
+    else:
+        data = b"".join(_stdin_chunks(shell, stdin))
+    lines = [line for line in data.decode(errors="replace").splitlines(keepends=True)
+             if bool(pattern.search(line)) != ("v" in flags)]
+    if "c" in flags:
+        write(1, f"{len(lines)}\n".encode())
+    elif "q" not in flags:
+        write(1, "".join(lines).encode())
+    return 0 if lines else 1
+
+
+def _cp_mv(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    if len(args) != 2:
+        write(2, f"{argv[0]}: missing file operand\n".encode())
+        return 1
+    fs = shell.io.fs
+    src, dest = norm(args[0], shell.cwd), norm(args[1], shell.cwd)
+    entry = fs.get(src)
+    if entry is None:
+        write(2, f"{argv[0]}: can't stat '{args[0]}': No such file or directory\n".encode())
+        return 1
+    if fs.is_dir(dest):
+        dest = posixpath.join(dest, posixpath.basename(src))
+    if argv[0].endswith("ln"):
+        from .fs import Entry
+        fs.entries[fs.resolve(posixpath.dirname(dest)) + "/" + posixpath.basename(dest)] = Entry(
+            "symlink", 0o777, time.time(), linkname=args[0]) if "-s" in argv else entry
+        return 0
+    fs.write(dest, entry.data, entry.mode)
+    if argv[0].endswith("mv"):
+        fs.remove(src, recursive=True)
+    return 0
+
+
 SHELL_ONLY: dict[str, Builtin] = {
     "exit": _exit, "export": _export, "cd": _cd, ":": _const(0),
 }
@@ -721,7 +789,8 @@ BUILTINS: dict[str, Builtin] = {
     "sh": _sh, "ash": _sh, "bash": _sh,
     "echo": _echo, "printf": _printf, "cat": _cat, "sleep": _sleep,
     "true": _const(0), "false": _const(1),
-    "env": _env, "printenv": _env,
+    "env": _env_exec, "printenv": _env, "busybox": _busybox, "timeout": _timeout, "grep": _grep,
+    "cp": _cp_mv, "mv": _cp_mv, "ln": _cp_mv,
     "hostname": _text(lambda s, a: s.io.hostname + "\n"),
     "pwd": _text(lambda s, a: s.cwd + "\n"),
     "id": _text(lambda s, a: "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n"),

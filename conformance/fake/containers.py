@@ -181,10 +181,10 @@ def start_container(state: State, container: Container) -> None:
         state.emit("container", "die", container.id, container.attrs(state, exitCode="127"))
         raise ApiError(400, container.error)
     container.control = Control()
-    container.stdin = Pipe() if container.config.get("OpenStdin") else None
-    if container.stdin is not None and not container.stdin_attached and container.config.get("StdinOnce") is False \
-            and not container.config.get("AttachStdin"):
-        pass  # stdin stays open with nobody attached, like `docker run -d -i`
+    restarted = container.started_ns != 0
+    if container.config.get("OpenStdin") and (container.stdin is None or (container.stdin.closed and restarted)):
+        # Made at create so input attached before the first start is kept (even once closed).
+        container.stdin = Pipe()
     container.status = "running"
     container.pid = next(_pids)
     container.started_ns = now_ns()
@@ -436,6 +436,8 @@ def container_create(ctx: Ctx) -> Response:
             if extra is None:
                 raise ApiError(404, f"network {extra_name} not found")
             container.networks[extra.name] = netmod.endpoint_settings(extra, extra_cfg, ctx.version)
+        if config["OpenStdin"]:
+            container.stdin = Pipe()
         state.containers[cid] = container
         state.emit("container", "create", cid, container.attrs(state))
     warnings: list[str] = []
@@ -932,12 +934,11 @@ def container_logs(ctx: Ctx) -> Response:
     return stream_response(gen(), content_type)
 
 
-def _attach_session(ctx: Ctx, container: Container, conn: Conn, logs: bool, stream: bool, use_stdin: bool,
-                    wanted: dict[int, bool], encoder) -> None:
-    """The hijacked part of attach: optional log replay, live output, stdin pump."""
+def _attach_session(ctx: Ctx, container: Container, conn: Conn, start: int, logs: bool, stream: bool,
+                    use_stdin: bool, wanted: dict[int, bool], encoder) -> None:
+    """The hijacked part of attach: optional log replay, live output from `start`, stdin pump."""
     state = ctx.state
     with state.lock:
-        start = len(container.logs)
         stdin_once = bool(container.config.get("StdinOnce"))
     ended = threading.Event()
     if use_stdin and container.config.get("OpenStdin"):
@@ -977,6 +978,7 @@ def container_attach(ctx: Ctx) -> Response:
     with state.lock:
         container = _ctr(ctx)
         tty = container.tty
+        start = len(container.logs)  # attached from now on, even if output comes before the hijack runs
     logs, stream = ctx.qbool("logs"), ctx.qbool("stream")
     wanted = {1: ctx.qbool("stdout"), 2: ctx.qbool("stderr")}
     use_stdin = ctx.qbool("stdin")
@@ -991,7 +993,7 @@ def container_attach(ctx: Ctx) -> Response:
         headers["Upgrade"] = "tcp"
 
     def hijack(conn: Conn) -> None:
-        _attach_session(ctx, container, conn, logs, stream, use_stdin, wanted,
+        _attach_session(ctx, container, conn, start, logs, stream, use_stdin, wanted,
                         lambda s, d: encode(s, d, tty))
     return Response(101 if upgrade else 200, b"", headers, "UPGRADED" if upgrade else "OK", hijack)
 
@@ -1001,6 +1003,7 @@ def container_attach_ws(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
         container = _ctr(ctx)
+        start = len(container.logs)
     key = ctx.req.headers.get("Sec-WebSocket-Key")
     if (ctx.req.headers.get("Upgrade") or "").lower() != "websocket" or not key:
         raise ApiError(400, "Bad Request: not a websocket handshake")
@@ -1033,7 +1036,6 @@ def container_attach_ws(ctx: Ctx) -> Response:
 
         def output() -> Iterator[bytes]:
             with state.lock:
-                start = len(container.logs)
                 past = list(container.logs[:start]) if logs else []
             for entry in past:
                 if wanted.get(entry.stream):

@@ -7,14 +7,17 @@ copy of its image's map, so `changes` is a dictionary diff against that base.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import posixpath
 import stat
 import tarfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from .util import rfc3339
 from .wire import ApiError
@@ -22,6 +25,7 @@ from .wire import ApiError
 # Go os.FileMode bits, as the Engine reports them in X-Docker-Container-Path-Stat.
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,14 +50,26 @@ def norm(path: str, cwd: str = "/") -> str:
     return "/" if out in ("", ".", "//") else ("/" + out.lstrip("/"))
 
 
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    """Processes write a container's filesystem while API calls read it: one lock per filesystem."""
+    @functools.wraps(method)
+    def wrapper(self: FS, *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class FS:
     def __init__(self, entries: dict[str, Entry] | None = None) -> None:
         self.entries: dict[str, Entry] = entries if entries is not None else {"/": Entry("dir", 0o755)}
+        self.lock = threading.RLock()
 
+    @_locked
     def copy(self) -> FS:
         return FS(dict(self.entries))
 
     # --- lookups -------------------------------------------------------------------------
+    @_locked
     def resolve(self, path: str, follow_last: bool = True, depth: int = 0) -> str:
         """Resolve symlinks in parent components (and the last one when asked)."""
         path = norm(path)
@@ -71,6 +87,7 @@ class FS:
             current = candidate
         return current
 
+    @_locked
     def get(self, path: str, follow: bool = True) -> Entry | None:
         return self.entries.get(self.resolve(path, follow_last=follow))
 
@@ -81,6 +98,7 @@ class FS:
         entry = self.get(path)
         return entry is not None and entry.kind == "dir"
 
+    @_locked
     def children(self, path: str) -> list[str]:
         path = norm(path)
         prefix = path.rstrip("/") + "/"
@@ -89,11 +107,14 @@ class FS:
     def walk(self, path: str) -> Iterator[str]:
         path = norm(path)
         prefix = path.rstrip("/") + "/"
-        for p in sorted(self.entries):
+        with self.lock:
+            paths = sorted(self.entries)
+        for p in paths:
             if p == path or p.startswith(prefix):
                 yield p
 
     # --- mutations -----------------------------------------------------------------------
+    @_locked
     def mkdir(self, path: str, parents: bool = True, mode: int = 0o755) -> None:
         path = self.resolve(path)
         if path in self.entries:
@@ -107,6 +128,7 @@ class FS:
             self.mkdir(parent, True)
         self.entries[path] = Entry("dir", mode, time.time())
 
+    @_locked
     def write(self, path: str, data: bytes, mode: int = 0o644, append: bool = False) -> None:
         path = self.resolve(path)
         parent = posixpath.dirname(path)
@@ -119,6 +141,7 @@ class FS:
             data = old.data + data
         self.entries[path] = Entry("file", old.mode if old else mode, time.time(), data)
 
+    @_locked
     def touch(self, path: str) -> None:
         real = self.resolve(path)
         entry = self.entries.get(real)
@@ -127,6 +150,7 @@ class FS:
         else:
             self.entries[real] = replace(entry, mtime=time.time())
 
+    @_locked
     def remove(self, path: str, recursive: bool = False) -> None:
         path = self.resolve(path, follow_last=False)
         if path not in self.entries:
@@ -137,6 +161,7 @@ class FS:
             del self.entries[p]
 
     # --- tar in/out ----------------------------------------------------------------------
+    @_locked
     def extract(self, data: bytes, dest: str = "/") -> None:
         """PUT archive / image layers: unpack a (possibly compressed) tar under dest."""
         dest = self.resolve(dest)
@@ -170,6 +195,7 @@ class FS:
                     self.entries[name] = Entry("file", member.mode & 0o7777, member.mtime, payload, uid=member.uid,
                                                gid=member.gid)
 
+    @_locked
     def tar(self, path: str = "/", rename: str | None = None) -> bytes:
         """GET archive (path's last component kept, as the Engine does) or export (path '/')."""
         root = self.resolve(path, follow_last=False)
@@ -202,6 +228,7 @@ class FS:
                     out.addfile(info, io.BytesIO(entry.data))
         return buf.getvalue()
 
+    @_locked
     def stat_header(self, path: str) -> str:
         """X-Docker-Container-Path-Stat: base64 of {name,size,mode,mtime,linkTarget}."""
         real = self.resolve(path, follow_last=False)
@@ -219,6 +246,7 @@ class FS:
                     "mtime": rfc3339(int(entry.mtime) * 1_000_000_000), "linkTarget": link}
         return base64.b64encode(json.dumps(stat_obj, separators=(",", ":")).encode()).decode()
 
+    @_locked
     def changes(self, base: FS) -> list[dict[str, object]]:
         """`docker diff`: Kind 0 modified, 1 added, 2 deleted; parents of changes count as modified."""
         out: dict[str, int] = {}
@@ -241,6 +269,7 @@ class FS:
                 parent = posixpath.dirname(parent)
         return [{"Path": p, "Kind": k} for p, k in sorted(out.items())]
 
+    @_locked
     def size(self) -> int:
         return sum(e.size for e in self.entries.values() if e.kind == "file")
 

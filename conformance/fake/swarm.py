@@ -330,6 +330,29 @@ def node_delete(ctx: Ctx) -> Response:
 
 
 # --- services and tasks ----------------------------------------------------------------------
+_MODES = {"replicated": "Replicated", "global": "Global", "replicatedjob": "ReplicatedJob",
+          "replicated-job": "ReplicatedJob", "globaljob": "GlobalJob", "global-job": "GlobalJob"}
+
+
+def _canonical_mode(spec: dict[str, Any]) -> None:
+    """Go decodes JSON keys case-insensitively (docker-py sends {"replicated": {...}}); store Go's spelling."""
+    mode = spec.get("Mode")
+    if not isinstance(mode, dict):
+        spec["Mode"] = {"Replicated": {"Replicas": 1}}
+        return
+    out: dict[str, Any] = {}
+    for key, value in mode.items():
+        name = _MODES.get(key.lower().replace("_", ""), key)
+        value = dict(value or {})
+        for inner in list(value):
+            if inner.lower() == "replicas":
+                value["Replicas"] = value.pop(inner)
+        if name == "Replicated":
+            value.setdefault("Replicas", 1)
+        out[name] = value
+    spec["Mode"] = out
+
+
 def _replicas(spec: dict[str, Any]) -> int:
     mode = spec.get("Mode") or {"Replicated": {"Replicas": 1}}
     if "Global" in mode or "GlobalJob" in mode:
@@ -484,7 +507,7 @@ def service_create(ctx: Ctx) -> Response:
                                 "provided")
         spec = {**body, "Name": name}
         spec.setdefault("Labels", {})
-        spec.setdefault("Mode", {"Replicated": {"Replicas": 1}})
+        _canonical_mode(spec)
         service = Obj(_sid(), spec, index=swarm.next_index())
         swarm.services[service.id] = service
         _reconcile(state, service, False)
@@ -512,7 +535,7 @@ def service_update(ctx: Ctx) -> Response:
         old_template = service.spec.get("TaskTemplate")
         spec = {**body, "Name": body.get("Name") or service.spec.get("Name")}
         spec.setdefault("Labels", {})
-        spec.setdefault("Mode", {"Replicated": {"Replicas": 1}})
+        _canonical_mode(spec)
         service.previous, service.spec = service.spec, spec
         service.index = state.swarm.next_index()
         service.updated_ns = now_ns()
