@@ -74,13 +74,16 @@ def get_state(config: pytest.Config) -> SuiteState | None:
     return config.stash.get(STATE_KEY, None)
 
 
-def _start_fake(config: TargetConfig, api_range: tuple[str, str]) -> Any:
-    try:
-        from conformance.fake import start_fake
-    except ImportError as exc:
-        raise TargetError(f"the embedded fake engine is not available: {exc}") from exc
+def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[str]) -> Any:
+    from conformance.fake import FAULTS, KINDS, start_fake
+
     kind = config.url.partition(":")[2] or "docker"
-    return start_fake(min_api=api_range[0], max_api=api_range[1], kind=kind)
+    if kind not in KINDS:
+        raise TargetError(f"--target {config.url}: the embedded fake comes as {', '.join('fake:' + k for k in KINDS)}")
+    unknown = [f for f in faults if f not in FAULTS and not f.startswith(f"{kind}:")]
+    if unknown:
+        raise TargetError(f"--fake-fault {', '.join(unknown)}: unknown fault (known: {', '.join(sorted(FAULTS))})")
+    return start_fake(min_api=api_range[0], max_api=api_range[1], kind=kind, faults=faults)
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -104,8 +107,10 @@ def _build_state(config: pytest.Config) -> SuiteState:
     fake = None
     url = target_config.url
     if target_config.is_fake:
-        fake = _start_fake(target_config, (catalog.versions[0], catalog.versions[-1]))
+        fake = _start_fake(target_config, (catalog.versions[0], catalog.versions[-1]), opt("--fake-fault"))
         url = fake.url
+    elif opt("--fake-fault"):
+        raise TargetError("--fake-fault only applies to --target fake")
     api = open_client(target_config, url)
     info = identify(api, target_config, url if not fake else target_config.url)
     selection = select(opt("--api-version"), catalog.versions, info.api_min, info.api_max)
