@@ -140,10 +140,14 @@ def image_build(ctx: Ctx) -> Response:
     if entry is None or entry.kind != "file":
         raise ApiError(500, f"Cannot locate specified Dockerfile: {dockerfile_name}")
     build_args: dict[str, str] = {}
-    for key, value in (json.loads(ctx.q("buildargs") or "{}") or {}).items():
+    try:
+        raw_args = json.loads(ctx.q("buildargs") or "{}") or {}
+        labels = json.loads(ctx.q("labels") or "{}") or {}
+    except ValueError as exc:
+        raise ApiError(400, f"error reading build args or labels: {exc}") from None
+    for key, value in raw_args.items():
         if value is not None:
             build_args[key] = value
-    labels = json.loads(ctx.q("labels") or "{}") or {}
     tags = ctx.req.qlist("t")
     quiet = ctx.qbool("q")
     target = ctx.q("target") or ""

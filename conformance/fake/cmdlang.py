@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .fs import FS, norm
 from .wire import ApiError
@@ -73,6 +74,21 @@ class Pipe:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def readline(self, control: Control) -> bytes | None:
+        """One line (with its newline) for `read`; the rest stays buffered.  None at EOF."""
+        with self._cond:
+            while b"\n" not in self._buf and not self._closed:
+                if control.signal is not None:
+                    raise Stopped(control.signal)
+                self._cond.wait(0.05)
+            if not self._buf:
+                return None
+            index = self._buf.find(b"\n")
+            size = index + 1 if index >= 0 else len(self._buf)
+            line = bytes(self._buf[:size])
+            del self._buf[:size]
+            return line
 
     def read(self, timeout: float) -> bytes | None:
         """Up to everything buffered; b'' on timeout, None at EOF."""
@@ -260,34 +276,137 @@ class Simple:
     redirs: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
 
-def parse(script: str) -> list[tuple[str, list[Simple]]]:
-    """[(connector, pipeline)] where connector is how this pipeline joins the previous one."""
-    out: list[tuple[str, list[Simple]]] = []
-    pipeline: list[Simple] = [Simple()]
-    connector = ";"
-    tokens = tokenize(script)
-    i = 0
-    while i < len(tokens):
-        kind, value = tokens[i]
-        if kind == "word":
-            pipeline[-1].words.append(value)  # type: ignore[arg-type]
-        elif value == "|":
-            pipeline.append(Simple())
-        elif value in (";", "\n", "&", "&&", "||"):
-            if any(s.words for s in pipeline):
-                out.append((connector, pipeline))
-            pipeline = [Simple()]
-            connector = ";" if value in (";", "\n", "&") else str(value)
-        else:  # redirection: the next word is its target
-            target: list[tuple[str, str]] = []
-            if i + 1 < len(tokens) and tokens[i + 1][0] == "word":
-                target = tokens[i + 1][1]  # type: ignore[assignment]
-                i += 1
-            pipeline[-1].redirs.append((str(value), target))
-        i += 1
-    if any(s.words for s in pipeline):
-        out.append((connector, pipeline))
-    return out
+# Compound commands: ("for", var, words, body) | ("while"/"until", cond, body) | ("if", [(cond, body)], else)
+Compound = tuple
+Seq = list  # [(connector, pipeline)] where a pipeline is [Simple | Compound]
+KEYWORDS = {"for", "while", "until", "if", "then", "elif", "else", "fi", "do", "done", "in", "{", "}"}
+_SEPARATORS = (";", "\n", "&", "&&", "||")
+
+
+def _literal(token: Token) -> str | None:
+    """The plain text of an unquoted word token (keywords only count when unquoted)."""
+    if token[0] != "word":
+        return None
+    segments = token[1]
+    if len(segments) == 1 and segments[0][0] == "":  # type: ignore[index]
+        return str(segments[0][1])  # type: ignore[index]
+    return None
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+
+    def peek_literal(self) -> str | None:
+        return _literal(self.tokens[self.i]) if self.i < len(self.tokens) else None
+
+    def skip_separators(self) -> None:
+        while self.i < len(self.tokens) and self.tokens[self.i] == ("op", ";") or \
+                self.i < len(self.tokens) and self.tokens[self.i] == ("op", "\n"):
+            self.i += 1
+
+    def expect(self, word: str) -> None:
+        self.skip_separators()
+        if self.peek_literal() != word:
+            raise SyntaxError(f"syntax error: expected {word!r}")
+        self.i += 1
+
+    def parse_list(self, terminators: set[str]) -> Seq:
+        items: Seq = []
+        connector = ";"
+        while True:
+            self.skip_separators()
+            if self.i >= len(self.tokens) or self.peek_literal() in terminators:
+                return items
+            pipeline = self.parse_pipeline()
+            if pipeline:
+                items.append((connector, pipeline))
+            connector = ";"
+            if self.i < len(self.tokens) and self.tokens[self.i][0] == "op" and self.tokens[self.i][1] in _SEPARATORS:
+                op = str(self.tokens[self.i][1])
+                connector = op if op in ("&&", "||") else ";"
+                self.i += 1
+
+    def parse_pipeline(self) -> list[Any]:
+        stages = [self.parse_command()]
+        while self.i < len(self.tokens) and self.tokens[self.i] == ("op", "|"):
+            self.i += 1
+            stages.append(self.parse_command())
+        return [s for s in stages if s is not None]
+
+    def parse_command(self) -> Any:
+        word = self.peek_literal()
+        if word == "for":
+            self.i += 1
+            var = self.peek_literal() or ""
+            self.i += 1
+            words: list[Any] = []
+            if self.peek_literal() == "in":
+                self.i += 1
+                while self.i < len(self.tokens) and self.tokens[self.i][0] == "word":
+                    words.append(self.tokens[self.i][1])
+                    self.i += 1
+            self.expect("do")
+            body = self.parse_list({"done"})
+            self.expect("done")
+            return ("for", var, words, body)
+        if word in ("while", "until"):
+            self.i += 1
+            cond = self.parse_list({"do"})
+            self.expect("do")
+            body = self.parse_list({"done"})
+            self.expect("done")
+            return (word, cond, body)
+        if word == "if":
+            self.i += 1
+            branches = []
+            otherwise: Seq = []
+            while True:
+                cond = self.parse_list({"then"})
+                self.expect("then")
+                body = self.parse_list({"elif", "else", "fi"})
+                branches.append((cond, body))
+                self.skip_separators()
+                keyword = self.peek_literal()
+                self.i += 1
+                if keyword == "elif":
+                    continue
+                if keyword == "else":
+                    otherwise = self.parse_list({"fi"})
+                    self.expect("fi")
+                elif keyword != "fi":
+                    raise SyntaxError("syntax error: expected 'fi'")
+                return ("if", branches, otherwise)
+        if word == "{":
+            self.i += 1
+            body = self.parse_list({"}"})
+            self.expect("}")
+            return ("group", body)
+        simple = Simple()
+        while self.i < len(self.tokens):
+            kind, value = self.tokens[self.i]
+            if kind == "word":
+                simple.words.append(value)  # type: ignore[arg-type]
+            elif value in _SEPARATORS or value == "|":
+                break
+            else:  # redirection: the next word is its target
+                target: list[tuple[str, str]] = []
+                if self.i + 1 < len(self.tokens) and self.tokens[self.i + 1][0] == "word":
+                    target = self.tokens[self.i + 1][1]  # type: ignore[assignment]
+                    self.i += 1
+                simple.redirs.append((str(value), target))
+            self.i += 1
+        return simple if simple.words or simple.redirs else None
+
+
+def parse(script: str) -> Seq:
+    """A command list: [(connector, pipeline)], connector being how it joins the previous one."""
+    parser = _Parser(tokenize(script))
+    seq = parser.parse_list(set())
+    if parser.i < len(parser.tokens):
+        raise SyntaxError(f"syntax error: unexpected {parser.peek_literal() or parser.tokens[parser.i][1]!r}")
+    return seq
 
 
 class BytesSink:
@@ -346,7 +465,16 @@ class Shell:
         return builtin(self, argv, write, stdin)
 
     def run_script(self, script: str, write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
-        for connector, pipeline in parse(script):
+        try:
+            seq = parse(script)
+        except SyntaxError as exc:
+            write(2, f"sh: {exc.msg}\n".encode())
+            self.status = 2
+            return 2
+        return self.run_seq(seq, write, stdin)
+
+    def run_seq(self, seq: Seq, write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+        for connector, pipeline in seq:
             if connector == "&&" and self.status != 0:
                 continue
             if connector == "||" and self.status == 0:
@@ -354,14 +482,48 @@ class Shell:
             self.status = self.run_pipeline(pipeline, write, stdin)
         return self.status
 
-    def run_pipeline(self, pipeline: list[Simple], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    def run_compound(self, node: Compound, write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+        kind = node[0]
+        status = 0
+        if kind == "for":
+            _, var, words, body = node
+            values: list[str] = []
+            for word in words:
+                text = _word_segments_expand(word, self.env, self.status)
+                values += text.split() if all(k == "" for k, _ in word) else [text]
+            for value in values:
+                self.env[var] = value
+                status = self.run_seq(body, write, stdin)
+            return status
+        if kind in ("while", "until"):
+            _, cond, body = node
+            while True:
+                self.io.control.check()
+                ok = self.run_seq(cond, write, stdin) == 0
+                if ok != (kind == "while"):
+                    return status
+                status = self.run_seq(body, write, stdin)
+        if kind == "if":
+            _, branches, otherwise = node
+            for cond, body in branches:
+                if self.run_seq(cond, write, stdin) == 0:
+                    return self.run_seq(body, write, stdin)
+            return self.run_seq(otherwise, write, stdin) if otherwise else 0
+        if kind == "group":
+            return self.run_seq(node[1], write, stdin)
+        return 0
+
+    def run_pipeline(self, pipeline: list[Any], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
         status = 0
         feed = stdin
-        for index, simple in enumerate(pipeline):
+        for index, stage in enumerate(pipeline):
             last = index == len(pipeline) - 1
             sink = None if last else BytesSink()
             out = write if last else _stdout_to(sink, write)  # type: ignore[arg-type]
-            status = self.run_simple(simple, out, feed)
+            if isinstance(stage, Simple):
+                status = self.run_simple(stage, out, feed)
+            else:
+                status = self.run_compound(stage, out, feed)
             if sink is not None:
                 feed = Pipe()
                 feed.write(bytes(sink.data))
@@ -781,8 +943,22 @@ def _cp_mv(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], s
     return 0
 
 
+def _read(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    names = [a for a in argv[1:] if not a.startswith("-")] or ["REPLY"]
+    if stdin is None:
+        return 1
+    line = stdin.readline(shell.io.control)
+    if line is None:
+        return 1
+    text = line.decode(errors="replace").rstrip("\n").rstrip("\r")
+    parts = text.split(None, len(names) - 1) if len(names) > 1 else [text.strip()]
+    for index, name in enumerate(names):
+        shell.env[name] = parts[index] if index < len(parts) else ""
+    return 0
+
+
 SHELL_ONLY: dict[str, Builtin] = {
-    "exit": _exit, "export": _export, "cd": _cd, ":": _const(0),
+    "exit": _exit, "export": _export, "cd": _cd, ":": _const(0), "read": _read,
 }
 
 BUILTINS: dict[str, Builtin] = {

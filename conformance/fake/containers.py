@@ -363,6 +363,12 @@ def container_create(ctx: Ctx) -> Response:
     if not image_ref:
         raise ApiError(400, "No image was specified")
     host = {**DEFAULT_HOST_CONFIG, **{k: v for k, v in (body.get("HostConfig") or {}).items()}}
+    policy = (host.get("RestartPolicy") or {}).get("Name") or ""
+    if policy not in ("", "no", "always", "unless-stopped", "on-failure"):
+        raise ApiError(400, f"invalid restart policy: unknown policy '{policy}'; use one of 'no', 'always', "
+                            "'on-failure' or 'unless-stopped'")
+    if host.get("AutoRemove") and policy not in ("", "no"):
+        raise ApiError(400, "conflicting options: cannot specify both --restart and --rm")
     if ctx.below("1.44") and host.get("RestartPolicy", {}).get("Name") == "no":
         host["RestartPolicy"] = {"Name": "", "MaximumRetryCount": 0} if not body.get("HostConfig", {}).get(
             "RestartPolicy") else host["RestartPolicy"]
@@ -1111,10 +1117,9 @@ def _stats(c: Container, n: int, one_shot: bool, version: Version) -> dict[str, 
         "read": rfc3339(now) if running else ZERO_TIME,
         "preread": rfc3339(now - 200_000_000) if (running and n and not one_shot) else ZERO_TIME,
         "pids_stats": {"current": 1 + len(c.exec_ids)} if running else {},
-        "blkio_stats": {"io_service_bytes_recursive": None, "io_serviced_recursive": None,
-                        "io_queue_recursive": None, "io_service_time_recursive": None,
-                        "io_wait_time_recursive": None, "io_merged_recursive": None, "io_time_recursive": None,
-                        "sectors_recursive": None},
+        "blkio_stats": {"io_service_bytes_recursive": [], "io_serviced_recursive": [], "io_queue_recursive": [],
+                        "io_service_time_recursive": [], "io_wait_time_recursive": [], "io_merged_recursive": [],
+                        "io_time_recursive": [], "sectors_recursive": []},
         "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu, "precpu_stats": pre, "memory_stats": memory,
         "name": c.name, "id": c.id,
     }

@@ -105,6 +105,8 @@ def exec_inspect(ctx: Ctx) -> Response:
 def exec_resize(ctx: Ctx) -> Response:
     with ctx.state.lock:
         ex = _get(ctx.state, ctx.params["id"])
+        ctx.qint("h", 0)
+        ctx.qint("w", 0)  # both must be integers: 400 otherwise
         if not ex.running:
             raise ApiError(409, f"Exec {ex.id} is not running")
     return Response(200, b"", Headers([("Content-Type", "text/plain; charset=utf-8")]))

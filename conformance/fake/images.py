@@ -593,7 +593,11 @@ def _import(ctx: Ctx, src: str) -> Response:
     if src != "-":
         raise ApiError(500, f"Get \"{src}\": the fake engine has no network access")
     fs = FS()
-    fs.extract(ctx.req.body or _empty_tar())
+    try:
+        fs.extract(ctx.req.body or _empty_tar())
+    except ApiError as exc:
+        # Headers are already out in the Engine by then: the error arrives in the progress stream.
+        return stream_response(iter([_error_line(f"archive/tar: invalid tar header ({exc.message.splitlines()[0]})")]))
     layer = fs.tar("/")
     config = parse_changes({}, ctx.req.qlist("changes"))
     created = now_ns()

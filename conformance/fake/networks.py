@@ -217,6 +217,8 @@ def network_create(ctx: Ctx) -> Response:
             raise ApiError(409, f"network with name {name} already exists")
         if driver not in DRIVERS:
             raise ApiError(404, f'plugin "{driver}" not found')
+        if driver in ("host", "null"):
+            raise ApiError(403, f'only one instance of "{driver}" network is allowed')
         if driver == "overlay" and not state.swarm.active:
             raise ApiError(403, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm "
                                 "join\" to connect this node to swarm and try again.")
@@ -230,9 +232,14 @@ def network_create(ctx: Ctx) -> Response:
                     config = [{"Subnet": subnet, "Gateway": f"172.{second}.0.1"}]
                     break
         for item in config:
-            if "Subnet" in item and "Gateway" not in item:
-                net_obj = ipaddress.ip_network(item["Subnet"], strict=False)
-                item["Gateway"] = str(net_obj.network_address + 1)
+            try:
+                subnet = ipaddress.ip_network(item["Subnet"], strict=False) if "Subnet" in item else None
+                if item.get("Gateway"):
+                    ipaddress.ip_address(item["Gateway"])
+            except ValueError as exc:
+                raise ApiError(400, f"invalid IPAM config: {exc}") from None
+            if subnet is not None and "Gateway" not in item:
+                item["Gateway"] = str(subnet.network_address + 1)
         net = Network(new_id(), name, driver, "swarm" if driver == "overlay" else "local", now_ns(),
                       bool(body.get("Internal")), bool(body.get("Attachable")), bool(body.get("Ingress")),
                       bool(body.get("EnableIPv6")), body.get("EnableIPv4", True) is not False,
