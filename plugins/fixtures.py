@@ -93,9 +93,11 @@ def missing(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def clock() -> dict[str, int]:
-    now = int(time.time())
-    return {"now": now, "past": now - 60, "soon": now + 1}
+def clock() -> dict[str, Any]:
+    """Times for since/until: `now` with microseconds, so an until that ends now closes the stream at once
+    (an until in the future would hold it open until then)."""
+    now = time.time()
+    return {"now": f"{now:.6f}", "past": int(now) - 60}
 
 
 def _make_container(request: pytest.FixtureRequest, command: list[str], start: bool = False,

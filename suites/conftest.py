@@ -90,8 +90,8 @@ def lines_container(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 def slow_container(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Prints `a`, then `b` a second later, then exits: for following logs to their end."""
-    yield from _make_container(request, ["sh", "-c", "echo a; sleep 1; echo b"], start=True)
+    """Prints `a`, then `b` a moment later, then exits: for following logs to their end."""
+    yield from _make_container(request, ["sh", "-c", "echo a; sleep 0.3; echo b"], start=True)
 
 
 def make_tar(files: dict[str, bytes]) -> bytes:
@@ -149,7 +149,7 @@ def container_lifecycle(request: pytest.FixtureRequest) -> dict[str, Any]:
     finally:
         _quietly(sdk.remove_container, cid, force=True)
     return {"id": cid, "name": marker, "label": f"{EVENTS_LABEL}={marker}", "since": since,
-            "until": time.time() + 1}
+            "until": time.time()}
 
 
 @pytest.fixture

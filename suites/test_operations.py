@@ -37,7 +37,8 @@ def test_operation(engine: EngineCall, scenario: Scenario, request: pytest.Fixtu
     reason = skip_reason(request.config, scenario.requires)
     if reason:
         pytest.skip(reason)
-    context = {name: request.getfixturevalue(name) for name in (*ALWAYS, *scenario.needs)}
+    # Preconditions first, so that `clock` is read after the objects (and their events) exist.
+    context = {name: request.getfixturevalue(name) for name in (*scenario.needs, *ALWAYS)}
     op = engine.operation(scenario.operation)
     json_body, data, content_type = _body(scenario, context, request)
     query, json_body = shape_for_version(engine.spec, op, render(scenario.query, context), json_body)
