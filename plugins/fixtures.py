@@ -163,9 +163,12 @@ def exec_instance(request: pytest.FixtureRequest, running_container: str) -> str
 
 @pytest.fixture(scope="session")
 def run(request: pytest.FixtureRequest) -> dict[str, str]:
-    """{run.id}, {run.label} ("key=id", for label filters) and {run.prefix} (this worker's name prefix)."""
+    """{run.id}, {run.label} and {run.worker_label} ("key=value", for label filters), {run.prefix} (this
+    worker's name prefix).  Prunes filter on both labels, so they only ever touch this worker's objects."""
     state = _state(request)
-    return {"id": state.run_id, "label": f"{RUN_LABEL}={state.run_id}", "prefix": f"dac-{state.run_id}-{state.worker}"}
+    worker_key, worker_value = list(state.label.items())[1]
+    return {"id": state.run_id, "label": f"{RUN_LABEL}={state.run_id}", "worker_label": f"{worker_key}={worker_value}",
+            "prefix": f"dac-{state.run_id}-{state.worker}"}
 
 
 @pytest.fixture

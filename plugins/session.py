@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "suites"
 STATE_KEY = pytest.StashKey["SuiteState"]()
 RUN_LABEL = "com.docker-api-conformance.run"
+WORKER_LABEL = "com.docker-api-conformance.worker"
 
 
 @dataclass
@@ -52,7 +53,11 @@ class SuiteState:
 
     @property
     def label(self) -> dict[str, str]:
-        return {RUN_LABEL: self.run_id}
+        """Labels of every object this run creates; the run label comes first (cleanup selects by it).
+
+        The worker label keeps one xdist worker's label-filtered prune off another worker's objects.
+        """
+        return {RUN_LABEL: self.run_id, WORKER_LABEL: f"{self.run_id}-{self.worker}"}
 
     @cached_property
     def sdk(self) -> docker.APIClient:
