@@ -374,13 +374,13 @@ def test_image_load_not_tar(engine: EngineCall) -> None:
         _progress(engine, op, "load-not-tar", ex, expect_error=True)
 
 
-def test_image_push_pull(engine: EngineCall, sdk: Any, registry_image: str) -> None:
+def test_image_push_pull(engine: EngineCall, sdk: Any, registry_image: dict[str, str]) -> None:
     """Push to and pull from the session's registry (`registry_image` skips, saying why, without one)."""
-    repo, _, tag = registry_image.rpartition(":")
+    repo, tag = registry_image["repo"], registry_image["tag"]
     op, ex = engine.send("ImagePush", {"name": repo}, query={"tag": tag}, headers={"X-Registry-Auth": "e30="},
                          read_seconds=60)
     _progress(engine, op, "push", ex, expect_error=False)
-    sdk.remove_image(registry_image)
+    sdk.remove_image(registry_image["ref"])
     op, ex = engine.send("ImageCreate", query={"fromImage": repo, "tag": tag}, read_seconds=60)
     _progress(engine, op, "pull", ex, expect_error=False)
 
