@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from conformance.exchange import Exchange
 from conformance.framing import framing, parse_json_records
@@ -113,6 +114,47 @@ def complete_read(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
     return []
 
 
+def _label_filters(ex: Exchange) -> list[str]:
+    """The `label` entries of the request's `filters` query parameter (both JSON forms)."""
+    query = parse_qs(urlsplit(ex.path).query)
+    try:
+        filters = json.loads(query.get("filters", ["{}"])[0])
+    except ValueError:
+        return []
+    labels = filters.get("label") if isinstance(filters, dict) else None
+    if isinstance(labels, dict):  # the old {"label": {"k=v": true}} form
+        return [k for k, v in labels.items() if v]
+    return [str(v) for v in labels] if isinstance(labels, list) else []
+
+
+def _items(body: object) -> list[dict]:
+    if isinstance(body, dict):
+        body = body.get("Volumes")  # VolumeList wraps its items
+    return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
+
+
+def label_filter_honoured(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
+    """A list answered to filters={"label": [...]} holds only objects carrying those labels."""
+    wanted = _label_filters(ex)
+    if ex.status != 200 or not wanted or ex.media_type not in JSON_TYPES or framing(op.id):
+        return []
+    try:
+        items = _items(json.loads(ex.body))
+    except ValueError:
+        return []  # body_schema reports it
+    problems = []
+    for index, item in enumerate(items):
+        labels = item.get("Labels") or (item.get("Spec") or {}).get("Labels") or {}
+        for entry in wanted:
+            key, has_value, value = entry.partition("=")
+            if key not in labels or (has_value and labels[key] != value):
+                name = item.get("Id") or item.get("ID") or item.get("Name") or index
+                problems.append(Problem("label_filter_honoured", f"{op.id}: item {index} ({str(name)[:24]}) does "
+                                        f"not match the label filter {entry!r} (its labels: {labels})", f"/{index}"))
+                break
+    return problems
+
+
 Check = Callable[[Spec, Operation, Exchange], list[Problem]]
 CHECKS: dict[str, Check] = {
     "status_declared": status_declared,
@@ -120,6 +162,7 @@ CHECKS: dict[str, Check] = {
     "content_type": content_type,
     "body_schema": body_schema,
     "error_body": error_body,
+    "label_filter_honoured": label_filter_honoured,
 }
 
 

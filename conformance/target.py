@@ -157,6 +157,10 @@ def _root_cause(exc: BaseException) -> str:
     return str(exc)
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def identify(api: docker.APIClient, config: TargetConfig, address: str) -> TargetInfo:
     """Ask /_ping and /version (unversioned, so any API version answers); TargetError if not an Engine."""
     shown = redact_url(address)
@@ -183,8 +187,9 @@ def identify(api: docker.APIClient, config: TargetConfig, address: str) -> Targe
         address=shown,
         kind=config.kind_override or detect_kind(version, headers),
         engine_version=str(version.get("Version", "?")),
-        api_min=version.get("MinAPIVersion"),
-        api_max=version.get("ApiVersion") or headers.get("Api-Version"),
+        api_min=_text(version.get("MinAPIVersion")),
+        # A /version that breaks its own schema (ApiVersion not a string) must not break identification.
+        api_max=_text(version.get("ApiVersion")) or headers.get("Api-Version"),
         os=str(version.get("Os", "?")),
         arch=str(version.get("Arch", "?")),
         experimental=None if experimental is None else experimental.lower() == "true",

@@ -96,7 +96,7 @@ def missing(request: pytest.FixtureRequest) -> str:
 def clock() -> dict[str, Any]:
     """Times for since/until: `now` with microseconds, so an until that ends now closes the stream at once
     (an until in the future would hold it open until then)."""
-    now = time.time()
+    now = time.time() + 0.001  # past every event so far, whatever the rounding of the text below
     return {"now": f"{now:.6f}", "past": int(now) - 60}
 
 
@@ -105,7 +105,8 @@ def _make_container(request: pytest.FixtureRequest, command: list[str], start: b
     state = _state(request)
     sdk = state.sdk
     name = unique_name(state, "ctr")
-    created = sdk.create_container(image or state.image, command=command, labels=state.label, name=name, **options)
+    labels = options.pop("labels", state.label)
+    created = sdk.create_container(image or state.image, command=command, labels=labels, name=name, **options)
     cid = ObjectRef(created["Id"], name)
     try:
         if start:
@@ -121,6 +122,15 @@ def _make_container(request: pytest.FixtureRequest, command: list[str], start: b
 def container(request: pytest.FixtureRequest) -> Iterator[str]:
     """Created, never started."""
     yield from _make_container(request, ["sh", "-c", "echo out; echo err >&2"])
+
+
+@pytest.fixture
+def decoy_container(request: pytest.FixtureRequest) -> Iterator[ObjectRef]:
+    """Carries the run label but not this worker's label: a list filtered on both must leave it out."""
+    state = _state(request)
+    run_key, worker_key = list(state.label)
+    labels = {run_key: state.run_id, worker_key: f"{state.run_id}-decoy"}
+    yield from _make_container(request, ["true"], labels=labels)
 
 
 @pytest.fixture
