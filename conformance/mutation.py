@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class FaultResult:
     outside: list[str] = field(default_factory=list)  # failing operations the fault does not apply to
     errors: int = 0  # tests whose preconditions broke
     exit_status: int = 0
+    seconds: float = 0.0
 
     @property
     def caught(self) -> bool:
@@ -43,7 +45,7 @@ class FaultResult:
         return not self.outside
 
 
-def run_suite(version: str, faults: list[str], reports: Path, timeout: float = 5.0) -> tuple[int, list[dict]]:
+def run_suite(version: str, faults: list[str], reports: Path, timeout: float = 2.0) -> tuple[int, list[dict]]:
     """One suite run against the fake; returns pytest's exit status and the recorded outcomes."""
     cmd = [sys.executable, "-m", "pytest", "-q", "--target", "fake", "--api-version", version,
            f"--reports-dir={reports}", f"--request-timeout={timeout}", "--no-matrix", "-p", "no:cacheprovider"]
@@ -82,8 +84,10 @@ def score(version: str = "1.56", faults: list[str] | None = None) -> tuple[list[
         baseline = Counter(t["state"] for t in clean)
         results = []
         for fault in faults or sorted(FAULTS):
+            start = time.monotonic()
             status, tests = run_suite(version, [fault], Path(tmp) / fault)
             results.append(judge(fault, status, tests))
+            results[-1].seconds = time.monotonic() - start
     return results, baseline
 
 
@@ -101,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         verdict = "caught" if r.caught else "MISSED"
         extra = f"; also failing: {', '.join(r.outside)}" if r.outside else ""
-        print(f"  {r.fault:28} {verdict:7} on {', '.join(r.caught_on) or '-'} (precondition errors: {r.errors}){extra}")
+        where = ", ".join(r.caught_on) or "-"
+        print(f"  {r.fault:28} {verdict:7} on {where} (precondition errors: {r.errors}; {r.seconds:.1f} s){extra}")
     caught = sum(r.caught for r in results)
     print(f"mutation score: {caught}/{len(results)} faults caught, "
           f"{sum(r.caught and r.contained for r in results)}/{len(results)} caught and contained")
