@@ -392,40 +392,43 @@ def task(request: pytest.FixtureRequest, service: ObjectRef) -> str:
     pytest.fail(f"precondition: service {service.name} has no task after 15 s")
 
 
-@pytest.fixture
-def secret(request: pytest.FixtureRequest) -> Iterator[str]:
+def _swarm_data_object(request: pytest.FixtureRequest, kind: str) -> Iterator[ObjectRef]:
+    """A labelled secret or config (same API shape), removed afterwards."""
     _requires(request, "swarm-manager")
     state = _state(request)
-    name = unique_name(state, "secret")
-    created = state.sdk.create_secret(name, b"dac-secret-data", labels=state.label)
+    sdk = state.sdk
+    create, remove = (sdk.create_secret, sdk.remove_secret) if kind == "secret" else (sdk.create_config,
+                                                                                        sdk.remove_config)
+    name = unique_name(state, kind)
+    created = create(name, f"dac-{kind}-data".encode(), labels=state.label)
     try:
         yield ObjectRef(created["ID"], name)
     finally:
-        _quietly(state.sdk.remove_secret, created["ID"])
+        _quietly(remove, created["ID"])
+
+
+def _version_and_spec(found: dict[str, Any]) -> dict[str, Any]:
+    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+
+
+@pytest.fixture
+def secret(request: pytest.FixtureRequest) -> Iterator[ObjectRef]:
+    yield from _swarm_data_object(request, "secret")
 
 
 @pytest.fixture
 def secret_spec(request: pytest.FixtureRequest, secret: ObjectRef) -> dict[str, Any]:
-    found = _state(request).sdk.inspect_secret(secret)
-    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+    return _version_and_spec(_state(request).sdk.inspect_secret(secret))
 
 
 @pytest.fixture
-def swarm_config(request: pytest.FixtureRequest) -> Iterator[str]:
-    _requires(request, "swarm-manager")
-    state = _state(request)
-    name = unique_name(state, "config")
-    created = state.sdk.create_config(name, b"dac-config-data", labels=state.label)
-    try:
-        yield ObjectRef(created["ID"], name)
-    finally:
-        _quietly(state.sdk.remove_config, created["ID"])
+def swarm_config(request: pytest.FixtureRequest) -> Iterator[ObjectRef]:
+    yield from _swarm_data_object(request, "config")
 
 
 @pytest.fixture
 def swarm_config_spec(request: pytest.FixtureRequest, swarm_config: ObjectRef) -> dict[str, Any]:
-    found = _state(request).sdk.inspect_config(swarm_config)
-    return {"version": found["Version"]["Index"], "spec": found["Spec"]}
+    return _version_and_spec(_state(request).sdk.inspect_config(swarm_config))
 
 
 # --- plugins (installing one is an engine-wide change: scenarios require global-changes) ----------------

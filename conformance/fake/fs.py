@@ -43,6 +43,23 @@ class Entry:
         return len(self.linkname) if self.kind == "symlink" else len(self.data)
 
 
+def add_to_tar(out: tarfile.TarFile, name: str, entry: Entry, owner: bool = True) -> None:
+    """Write one filesystem entry (dir, symlink or file) into a tar under `name`."""
+    info = tarfile.TarInfo(name)
+    info.mode, info.mtime = entry.mode, int(entry.mtime)
+    if owner:
+        info.uid, info.gid = entry.uid, entry.gid
+    if entry.kind == "dir":
+        info.type = tarfile.DIRTYPE
+        out.addfile(info)
+    elif entry.kind == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, entry.linkname
+        out.addfile(info)
+    else:
+        info.size = len(entry.data)
+        out.addfile(info, io.BytesIO(entry.data))
+
+
 def norm(path: str, cwd: str = "/") -> str:
     if not path.startswith("/"):
         path = posixpath.join(cwd or "/", path)
@@ -215,17 +232,7 @@ class FS:
                     arc = arc_root
                 else:
                     arc = posixpath.join(arc_root, p[prefix_len:]) if arc_root else p[prefix_len:]
-                info = tarfile.TarInfo(arc)
-                info.mode, info.mtime, info.uid, info.gid = entry.mode, int(entry.mtime), entry.uid, entry.gid
-                if entry.kind == "dir":
-                    info.type = tarfile.DIRTYPE
-                    out.addfile(info)
-                elif entry.kind == "symlink":
-                    info.type, info.linkname = tarfile.SYMTYPE, entry.linkname
-                    out.addfile(info)
-                else:
-                    info.size = len(entry.data)
-                    out.addfile(info, io.BytesIO(entry.data))
+                add_to_tar(out, arc, entry)
         return buf.getvalue()
 
     @_locked

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .fs import FS, Entry
+from .fs import FS, Entry, add_to_tar
 from .routing import route
 from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, rfc3339
 from .wire import ApiError, Headers, Response, empty, json_bytes, json_response, stream_response
@@ -125,17 +125,7 @@ def layer_diff(new: FS, base: FS | None) -> bytes:
             entry = new.entries.get(path)
             if entry is None:
                 continue
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.mode, info.mtime = entry.mode, int(entry.mtime)
-            if entry.kind == "dir":
-                info.type = tarfile.DIRTYPE
-                out.addfile(info)
-            elif entry.kind == "symlink":
-                info.type, info.linkname = tarfile.SYMTYPE, entry.linkname
-                out.addfile(info)
-            else:
-                info.size = len(entry.data)
-                out.addfile(info, io.BytesIO(entry.data))
+            add_to_tar(out, path.lstrip("/"), entry, owner=False)
     return buf.getvalue()
 
 
