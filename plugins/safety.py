@@ -90,7 +90,7 @@ def capabilities(config: pytest.Config) -> dict[str, str | None]:
         "registry": None if reg.open else "needs a registry the engine can reach: pass --registry HOST:PORT "
                                            "(scripts/registry-up starts one)",
         "registry-auth": "the embedded fake does not check registry credentials (no registry stands behind it)"
-        if kind == "fake" else None if reg.auth and reg.user and reg.password is not None else
+        if state and state.fake is not None else None if reg.auth and reg.user and reg.password is not None else
         "needs a registry with basic auth: pass --registry-auth HOST:PORT --registry-user U --registry-password P",
         "swarm-manager": None if manager else f"needs a swarm manager (this node's swarm state: {node_state})",
         "not-swarm-manager": None if not manager else "needs a node that is not a swarm manager (this one is)",

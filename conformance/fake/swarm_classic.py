@@ -112,7 +112,7 @@ class SwarmClassicManager:
             ("GET", re.compile(r"^/images/viz$"), lambda req, m: error_response(501, "Not supported in clustering "
                                                                                      "mode.")),
             ("GET", re.compile(r"^/images/search$"), self._first_node),
-            ("GET", re.compile(r"^/images/get$"), self._first_node),
+            ("GET", re.compile(r"^/images/get$"), self._images_get),
             ("POST", re.compile(r"^/images/create$"), self._image_create),
             ("POST", re.compile(r"^/images/load$"), self._every_node),
             ("POST", re.compile(r"^/(build|auth)$"), self._first_node),
@@ -460,11 +460,20 @@ class SwarmClassicManager:
         first = answers[0]
         return Response(first.status, b"".join(a.content() for a in answers), first.headers)
 
+    def _images_get(self, req: Request, match: re.Match[str]) -> Response:
+        """Save several images: from the first node that holds all of them."""
+        names = req.query.get("names") or []
+        node = next((n for n in self.nodes if all(n in self._holders(req, name) for name in names)), self.nodes[0])
+        return node.engine.handle(self._sub_request(req, req.path))
+
     def _holders(self, req: Request, ref: str) -> list[Node]:
         return [n for n in self.nodes if self._ask(n, req, f"/images/{ref}/json").status == 200]
 
     def _image_first_holder(self, req: Request, match: re.Match[str]) -> Response:
-        holders = self._holders(req, match["ref"])
+        ref = match["ref"]
+        if match["rest"] == "push" and req.q("tag"):
+            ref = f"{ref}:{req.q('tag')}"  # push names the tag apart from the repository
+        holders = self._holders(req, ref)
         if not holders:
             return error_response(404, f"No such image: {match['ref']}")
         return holders[0].engine.handle(self._sub_request(req, req.path))
