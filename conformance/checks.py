@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from conformance.exchange import Exchange
 from conformance.framing import framing, parse_json_records
+from conformance.registry import require
 from conformance.spec import Operation, Spec
 
 JSON_TYPES = ("application/json",)
@@ -21,9 +22,14 @@ NO_BODY_STATUSES = (204, 304)
 
 @dataclass(frozen=True)
 class Problem:
-    check: str
+    check: str  # a name declared in conformance/registry.py
     message: str
     pointer: str = ""  # JSON pointer into the body, for schema problems
+    schema_type: str = ""  # body_schema type mismatches: the type the schema declares at `pointer`
+    found: str = ""  # body_schema: an excerpt of the value found there ("null")
+
+    def __post_init__(self) -> None:
+        require(self.check)
 
 
 def _declared(op: Operation, status: int) -> bool:
@@ -84,14 +90,15 @@ def body_schema(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
             for p in spec.validator.problems(key, schema, record):
                 pointer = f"/{index}{p.pointer}"
                 out.append(Problem("body_schema", f"{op.id} {ex.status} at API {spec.version}: record {index} {p}",
-                                   pointer))
+                                   pointer, p.schema_type, p.found))
         return out
     try:
         body = json.loads(ex.body)
     except ValueError as exc:
         return [Problem("body_schema", f"{op.id} {ex.status}: body is not JSON ({exc}): {ex.excerpt(120)!r}")]
     found = spec.validator.problems(key, schema, body, size=len(ex.body))
-    return [Problem("body_schema", f"{op.id} {ex.status} at API {spec.version}: {p}", p.pointer) for p in found]
+    return [Problem("body_schema", f"{op.id} {ex.status} at API {spec.version}: {p}", p.pointer, p.schema_type,
+                    p.found) for p in found]
 
 
 def error_body(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:

@@ -16,8 +16,9 @@ from conformance.checks import Problem
 from conformance.exchange import Exchange
 from conformance.expectations import Expectation
 
-# Check and test states, worst first: a cell shows the worst state of its checks.
-STATES = ("error", "fail", "known-deviation", "spec-erratum", "pass", "skip", "n/a")
+# Check and test states, worst first: a cell shows the worst state of its checks.  "not-observed": a
+# documented deviation of the target kind that was looked for and not seen (not the same as "conforms").
+STATES = ("error", "fail", "known-deviation", "spec-erratum", "not-observed", "pass", "skip", "n/a")
 USER_PROPERTY = "dac_outcome"
 
 

@@ -18,10 +18,11 @@ from conformance.redact import redact_headers, redact_text
 
 # Plain Unicode that common fonts (DejaVu, Liberation) carry, so terminals and headless browsers show it.
 SYMBOLS = {"pass": "✓", "fail": "✗", "error": "‼", "known-deviation": "⚠", "spec-erratum": "§",
-           "skip": "↷", "n/a": "·", matrix.NOT_RUN: " "}
+           "not-observed": "∅", "skip": "↷", "n/a": "·", matrix.NOT_RUN: " "}
 LABELS = {"pass": "pass", "fail": "fail: the target does not conform", "error": "error: the suite itself broke",
           "known-deviation": "known deviation of the target (deviations file)",
           "spec-erratum": "spec erratum: the spec is wrong, the target is right (schemas/errata.yaml)",
+          "not-observed": "documented deviation looked for and not seen (the profile says it is doc-only)",
           "skip": "skipped (unsupported by target, precondition missing, not opted in, or not covered)",
           "n/a": "operation absent at this API version", matrix.NOT_RUN: "not run"}
 DETAILED = ("error", "fail", "known-deviation", "spec-erratum")  # cells whose findings the reports show

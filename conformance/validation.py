@@ -16,6 +16,7 @@ class SchemaProblem:
     pointer: str  # JSON pointer into the instance, "" for the root
     expected: str  # what the schema wanted
     found: str  # an excerpt of what was there
+    schema_type: str = ""  # for a type mismatch, the type(s) the schema declares at the pointer ("array")
 
     def __str__(self) -> str:
         return f"at {self.pointer or '/'}: expected {self.expected}, found {self.found}"
@@ -37,7 +38,9 @@ def describe(error: ValidationError) -> SchemaProblem:
         missing = [name for name in wanted if isinstance(error.instance, dict) and name not in error.instance]
         return SchemaProblem(_pointer(error.absolute_path), f"required field(s) {missing}", "an object without them")
     if keyword == "type":
-        expected = f"type {wanted}"
+        declared = wanted if isinstance(wanted, list) else [wanted]
+        return SchemaProblem(_pointer(error.absolute_path), f"type {wanted}", _excerpt(error.instance),
+                             ",".join(str(t) for t in declared))
     elif keyword == "enum":
         expected = f"one of {_excerpt(wanted)}"
     elif keyword in ("anyOf", "oneOf"):
@@ -84,10 +87,9 @@ class SchemaValidator:
             return False
         return True
 
-    def problems(
-        self, key: str, schema: dict[str, Any], instance: Any, size: int = 0, limit: int = 5
-    ) -> list[SchemaProblem]:
-        """Schema problems of `instance` (`size`: its encoded length), most relevant first; [] when it conforms."""
+    def problems(self, key: str, schema: dict[str, Any], instance: Any, size: int = 0) -> list[SchemaProblem]:
+        """Every schema problem of `instance` (`size`: its encoded length), most relevant first; [] when it
+        conforms.  None is dropped: each one is judged against the excuses, only displays are capped."""
         validator = self._validator(key, schema)
         fast = size >= FAST_PATH_MIN_BYTES
         if self._is_valid_fast(key, schema, instance) if fast else validator.is_valid(instance):
@@ -95,4 +97,4 @@ class SchemaValidator:
         errors = list(validator.iter_errors(instance))
         first = best_match(errors)
         ordered = [first] + [e for e in errors if e is not first]
-        return [describe(e) for e in ordered[:limit]]
+        return [describe(e) for e in ordered]
