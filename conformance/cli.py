@@ -45,7 +45,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    result = matrix.diff(_load(args.old), _load(args.new))
+    result = matrix.diff(_load(args.old), _load(args.new), args.fail_on)
     for name in ("regressions", "improvements", "new_failures", "changes"):
         items = result[name]
         if name == "changes" and not args.verbose:
@@ -55,7 +55,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"{name.replace('_', ' ')}: {len(items)}")
         for item in items:
             reason = f" - {render.one_line(item['reason'], 160)}" if item.get("reason") else ""
-            print(f"  {item['operation']} {item['version']} [{item['target']}]: {item['old']} -> {item['new']}{reason}")
+            kind = f" ({item['kind']}, excused {item['excused']}: {', '.join(item['entries'])})" \
+                if item.get("kind") in ("excused", "excused-count") else ""
+            print(f"  {item['operation']} {item['version']} [{item['target']}]: {item['old']} -> {item['new']}"
+                  f"{kind}{reason}")
     return 1 if result["regressions"] else 0
 
 
@@ -70,6 +73,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fail_on(text: str) -> tuple[str, ...]:
+    try:
+        return matrix.parse_fail_on(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="conformance-matrix",
                                   description="Merge, diff and render Docker Engine API compatibility matrices. "
@@ -79,10 +89,13 @@ def parser() -> argparse.ArgumentParser:
     merge.add_argument("inputs", nargs="+", metavar="IN.json")
     merge.add_argument("-o", "--output", required=True, metavar="OUT.json")
     merge.set_defaults(func=cmd_merge)
-    diff = sub.add_parser("diff", help="compare two matrices; exit 1 on any regression (pass -> fail/error)")
+    diff = sub.add_parser("diff", help="compare two matrices; exit 1 on any regression (see --fail-on)")
     diff.add_argument("old", metavar="OLD.json")
     diff.add_argument("new", metavar="NEW.json")
     diff.add_argument("-v", "--verbose", action="store_true", help="also list other state changes")
+    diff.add_argument("--fail-on", type=_fail_on, default=matrix.REGRESSION_KINDS, metavar="KINDS",
+                      help="regression kinds, comma separated: fail (accepted -> fail/error), excused (pass -> "
+                           "known-deviation/spec-erratum), excused-count (more excused findings); default: all")
     diff.set_defaults(func=cmd_diff)
     rend = sub.add_parser("render", help="write Markdown and/or self-contained HTML")
     rend.add_argument("input", metavar="IN.json")

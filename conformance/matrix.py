@@ -20,8 +20,14 @@ from conformance.versions import VersionError, parse
 
 FORMAT = "docker-api-conformance/matrix"
 FORMAT_VERSION = 1
-GREEN = ("pass", "known-deviation", "spec-erratum")  # states a gated run accepts
+GREEN = ("pass", "known-deviation", "spec-erratum", "not-observed")  # states a gated run accepts
 RED = ("fail", "error")
+EXCUSED = ("known-deviation", "spec-erratum")
+# What a baseline comparison counts as a regression (--fail-on selects among them):
+#   fail           a cell that was accepted now fails or errors
+#   excused        a cell that passed is now only excused (a deviation or erratum explains a new finding)
+#   excused-count  a cell's excused findings grew (an engine sends new nulls in a field already excused)
+REGRESSION_KINDS = ("fail", "excused", "excused-count")
 NOT_COVERED = "no scenario in the suite covers this operation"
 NOT_RUN = "not run"
 
@@ -40,6 +46,26 @@ ENTRY_FIELDS = ("scenario", "state", "reason", "skip_category", "status", "check
 
 class MatrixError(ValueError):
     """An input file that is not a matrix or results document."""
+
+
+def parse_fail_on(text: str) -> tuple[str, ...]:
+    """'fail,excused' -> ('fail', 'excused'); ValueError naming the unknown kinds."""
+    kinds = tuple(k.strip() for k in str(text).split(",") if k.strip())
+    unknown = [k for k in kinds if k not in REGRESSION_KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"--fail-on {text!r}: unknown {', '.join(unknown) or '(empty)'}; "
+                         f"choose from {', '.join(REGRESSION_KINDS)}")
+    return kinds
+
+
+def excused_by(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Entry id -> findings it excused, over a cell's scenario entries."""
+    out: dict[str, int] = {}
+    for entry in entries:
+        for finding in entry.get("findings") or []:
+            if finding.get("expectation") and finding.get("state") in EXCUSED:
+                out[finding["expectation"]] = out.get(finding["expectation"], 0) + 1
+    return dict(sorted(out.items()))
 
 
 def skip_category(reason: str) -> str:
@@ -122,6 +148,9 @@ def build(results: dict[str, Any], spec_operations: dict[str, dict[str, str]] | 
             if entries:
                 state = worst(e["state"] for e in entries)
                 cell = {"state": state, "reason": _cell_reason(state, entries), "entries": entries}
+                by = excused_by(entries)
+                if by:
+                    cell |= {"excused": sum(by.values()), "excused_by": by}
             elif present is not None and op in in_spec and op not in present:
                 cell = {"state": "n/a", "reason": f"{op} is not in the API {version} spec"}
             elif op in (not_covered or {}):
@@ -181,8 +210,11 @@ def _pair_targets(old: dict[str, Any], new: dict[str, Any]) -> dict[str, str]:
     return pairs
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Regressions (accepted -> fail/error), improvements (fail/error -> pass) and other state changes."""
+def diff(old: dict[str, Any], new: dict[str, Any],
+         fail_on: Iterable[str] = REGRESSION_KINDS) -> dict[str, list[dict[str, Any]]]:
+    """Regressions (the kinds in `fail_on`, see REGRESSION_KINDS), improvements (fail/error -> pass),
+    failing cells that never passed, and other changes (including regressions of unselected kinds)."""
+    selected = set(fail_on)
     pairs = _pair_targets(old, new)
     before = index(old)
     result: dict[str, list[dict[str, Any]]] = {"regressions": [], "improvements": [], "changes": [],
@@ -191,19 +223,35 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, A
         prior = before.get((pairs.get(tid, ""), version, op))
         was = prior["state"] if prior else NOT_RUN
         now = cell["state"]
-        if was == now:
+        was_excused, now_excused = int((prior or {}).get("excused") or 0), int(cell.get("excused") or 0)
+        if was == now and now_excused <= was_excused:
             continue
         item = {"target": tid, "version": version, "operation": op, "tag": cell.get("tag", ""),
                 "old": was, "new": now, "reason": cell.get("reason", "")}
-        if was in GREEN and now in RED:
+        kind = _regression_kind(was, now, was_excused, now_excused)
+        if kind:
+            item |= {"kind": kind, "excused": f"{was_excused} -> {now_excused}",
+                     "entries": sorted(set(cell.get("excused_by") or {}) - set((prior or {}).get("excused_by") or {}))
+                     or sorted(cell.get("excused_by") or {})}
+        if kind and kind in selected:
             result["regressions"].append(item)
         elif was in RED and now == "pass":
             result["improvements"].append(item)
-        elif now in RED:
+        elif now in RED and kind is None:
             result["new_failures"].append(item)  # failing now, but never passed in the baseline
         else:
             result["changes"].append(item)
     return result
+
+
+def _regression_kind(was: str, now: str, was_excused: int, now_excused: int) -> str | None:
+    if was in GREEN and now in RED:
+        return "fail"
+    if was == "pass" and now in EXCUSED:
+        return "excused"
+    if was in EXCUSED and now in EXCUSED and now_excused > was_excused:
+        return "excused-count"
+    return None
 
 
 def counts(doc: dict[str, Any], by: str | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from conformance.expectations import Expectation
 # documented deviation of the target kind that was looked for and not seen (not the same as "conforms").
 STATES = ("error", "fail", "known-deviation", "spec-erratum", "not-observed", "pass", "skip", "n/a")
 USER_PROPERTY = "dac_outcome"
+SUITE_CHECKS = ("read_limit",)  # findings about the suite's own limits: errors of the suite, never excused
 
 
 def worst(states: Iterable[str], default: str = "n/a") -> str:
@@ -69,8 +70,8 @@ def classify(problems: dict[str, list[Problem]], explain: Any) -> tuple[dict[str
             continue
         check_states = []
         for problem in found:
-            known: Expectation | None = explain(problem)
-            state = known.state if known else "fail"
+            known: Expectation | None = None if problem.check in SUITE_CHECKS else explain(problem)
+            state = "error" if problem.check in SUITE_CHECKS else known.state if known else "fail"
             check_states.append(state)
             findings.append(Finding(check, problem.message, problem.pointer, state,
                                     known.id if known else "", known.reason if known else ""))

@@ -37,6 +37,7 @@ KNOWN_REQUIRES = (
     "registry", "registry-auth",  # --registry / --registry-auth: a local registry to push to and pull from
     "swarm-manager", "not-swarm-manager", "swarm-inactive",  # from /info Swarm (LocalNodeState, ControlAvailable)
     "docker-engine",  # the target identifies as Docker Engine (behaviour the scenario relies on is Docker's)
+    "image-index",  # --image-index: the engine reaches its image index (Docker Hub by default) for search
 )
 
 

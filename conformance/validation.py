@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import fastjsonschema
@@ -17,6 +17,7 @@ class SchemaProblem:
     expected: str  # what the schema wanted
     found: str  # an excerpt of what was there
     schema_type: str = ""  # for a type mismatch, the type(s) the schema declares at the pointer ("array")
+    instance: Any = field(default=None, compare=False, repr=False)  # the value at the pointer
 
     def __str__(self) -> str:
         return f"at {self.pointer or '/'}: expected {self.expected}, found {self.found}"
@@ -36,18 +37,19 @@ def describe(error: ValidationError) -> SchemaProblem:
     wanted = error.validator_value
     if keyword == "required":
         missing = [name for name in wanted if isinstance(error.instance, dict) and name not in error.instance]
-        return SchemaProblem(_pointer(error.absolute_path), f"required field(s) {missing}", "an object without them")
+        return SchemaProblem(_pointer(error.absolute_path), f"required field(s) {missing}", "an object without them",
+                             instance=error.instance)
     if keyword == "type":
         declared = wanted if isinstance(wanted, list) else [wanted]
         return SchemaProblem(_pointer(error.absolute_path), f"type {wanted}", _excerpt(error.instance),
-                             ",".join(str(t) for t in declared))
+                             ",".join(str(t) for t in declared), error.instance)
     elif keyword == "enum":
         expected = f"one of {_excerpt(wanted)}"
     elif keyword in ("anyOf", "oneOf"):
         expected = f"{keyword} of {len(wanted)} alternatives ({error.message})"
     else:
         expected = f"{keyword} {_excerpt(wanted, 60)}"
-    return SchemaProblem(_pointer(error.absolute_path), expected, _excerpt(error.instance))
+    return SchemaProblem(_pointer(error.absolute_path), expected, _excerpt(error.instance), instance=error.instance)
 
 
 # Bodies at least this large go through fastjsonschema's generated code (about 15x faster than

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 Version = tuple[int, int]
@@ -83,3 +84,49 @@ def select(request: str, available: list[str], target_min: str | None, target_ma
     run = tuple(fmt(v) for v in wanted if lo <= v <= hi)
     skipped = tuple(fmt(v) for v in wanted if not lo <= v <= hi)
     return Selection(run, skipped)
+
+
+# --- engine releases ("20.10.24+dfsg1", "28.4.0", "v23.0.1-rc.1") ---------------------------
+
+Release = tuple[int, ...]
+
+
+def parse_release(text: str) -> Release:
+    """The leading numeric parts of an engine release: '20.10.24+dfsg1' -> (20, 10, 24); () when none."""
+    parts: list[int] = []
+    for piece in str(text).strip().lstrip("v").replace("-", ".").replace("+", ".").split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts)
+
+
+def parse_release_range(text: str) -> tuple[Release, Release]:
+    """'20.10' (that line), '20.10-22' (inclusive), '23-' (23 and later), '-22' (up to 22.x); '' -> any.
+
+    A bound names a release line by prefix: '22' includes 22.0.0 … 22.x.y.  VersionError on anything else.
+    """
+    text = str(text or "").strip()
+    if not text:
+        return (), ()
+    low, dash, high = text.partition("-") if not text.startswith("v") else text[1:].partition("-")
+    if not dash:
+        high = low
+    low, high = low.strip(), high.strip()
+    if any(bound and not re.fullmatch(r"\d+(\.\d+)*", bound) for bound in (low, high)):
+        raise VersionError(f"{text!r} is not an engine release range like 20.10, 20.10-22, 23- or -22")
+    lo, hi = parse_release(low) if low else (), parse_release(high) if high else ()
+    if lo and hi and lo[:len(hi)] > hi:
+        raise VersionError(f"engine release range {text!r} is reversed")
+    return lo, hi
+
+
+def release_in(version: str, bounds: tuple[Release, Release]) -> bool:
+    """Whether an engine release lies in a range from parse_release_range (unknown releases never do)."""
+    lo, hi = bounds
+    if not lo and not hi:
+        return True
+    found = parse_release(version)
+    if not found:
+        return False
+    return (not lo or found[:len(lo)] >= lo) and (not hi or found[:len(hi)] <= hi)

@@ -20,6 +20,11 @@ from plugins.safety import prune_refusal
 from plugins.session import SuiteState, get_state
 
 EXPLAINED_KEY = pytest.StashKey[list]()
+SHOWN_FAILURES = 12
+
+
+class SuiteLimit(RuntimeError):
+    """A response the suite could not judge because one of its own limits cut it (shown as error)."""
 
 
 class EngineCall:
@@ -30,7 +35,7 @@ class EngineCall:
         self.version = version
         self.spec: Spec = state.catalog.get(version)
         self.item = item
-        self.client = EngineClient(state.api, read_seconds=state.config.timeout)
+        self.client = EngineClient(state.api, max_bytes=state.max_body_bytes, read_seconds=state.config.timeout)
 
     def operation(self, op_id: str) -> Operation:
         op = self.spec.operation(op_id)
@@ -80,17 +85,22 @@ class EngineCall:
         kind = self.state.target.kind
 
         def explain(problem: Problem) -> Any:
-            return self.state.book.explain(kind, self.version, op.id, problem.check, problem.pointer,
-                                           problem.message, self.state.target.engine_version)
+            return self.state.book.explain_problem(kind, self.version, op.id, problem,
+                                                   self.state.target.engine_version)
 
         states, findings = classify(problems, explain)
         outcome = outcome_for(op.id, op.tag, self.version, scenario, ex, states, findings)
         self.item.user_properties.append((USER_PROPERTY, outcome.to_json()))
         failures = [f for f in findings if f.state == "fail"]
-        explained = [f for f in findings if f.state != "fail"]
+        explained = [f for f in findings if f.state in ("known-deviation", "spec-erratum")]
         self.item.stash.setdefault(EXPLAINED_KEY, []).extend(explained)
+        limits = [f for f in findings if f.state == "error"]
+        if limits:  # the suite could not judge: an error of the suite, not a failure of the target
+            raise SuiteLimit("\n".join(f"[{f.check}] {f.message}" for f in limits))
         if failures:
-            pytest.fail("\n".join(f"[{f.check}] {f.message}" for f in failures), pytrace=False)
+            shown = failures[:SHOWN_FAILURES]  # only the display is capped: every finding was judged and recorded
+            more = f"\n(+{len(failures) - len(shown)} more findings in results.json)" if failures[len(shown):] else ""
+            pytest.fail("\n".join(f"[{f.check}] {f.message}" for f in shown) + more, pytrace=False)
 
 
 def _explained_reason(findings: list[Finding]) -> str:

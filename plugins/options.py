@@ -27,6 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="test image; provisioned (pull, else import of a local busybox) when missing")
     group.addoption("--request-timeout", type=float, default=30.0, metavar="S",
                     help="time limit for one request or stream read (default 30)")
+    group.addoption("--max-body-bytes", type=int, default=8 * 1024 * 1024, metavar="N",
+                    help="read at most N bytes of a response body (default 8 MiB); a body cut there is an error of "
+                         "the suite (check read_limit), never a finding against the target")
     group.addoption("--allow-global-changes", action="store_true", default=False,
                     help="allow operations with engine-wide effect (swarm init/leave, unfiltered prune, plugins)")
     group.addoption("--errata", default=None, metavar="FILE",

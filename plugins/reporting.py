@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from conformance import matrix, render
+from conformance.accounting import account
 from conformance.expectations import load_ineligible
 from conformance.recorder import USER_PROPERTY
 from conformance.redact import MASK, redact_text, register_secret
@@ -44,7 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _OPTION_GROUPS.append(group)
     group.addoption("--baseline", default=None, metavar="FILE",
                     help="matrix.json (or results.json) of an earlier run: the exit status then reflects only "
-                         "regressions against it (a cell that passed and now fails or errors)")
+                         "regressions against it (see --fail-on)")
+    group.addoption("--fail-on", default=",".join(matrix.REGRESSION_KINDS), type=matrix.parse_fail_on,
+                    metavar="KINDS", help="which changes against --baseline are regressions, comma separated: "
+                    f"{', '.join(matrix.REGRESSION_KINDS)} (default: all)")
     group.addoption("--matrix", dest="dac_matrix", action="store_true", default=True,
                     help="write matrix.json, matrix.md, matrix.html and summary.yaml into --reports-dir (default)")
     group.addoption("--no-matrix", dest="dac_matrix", action="store_false",
@@ -202,25 +206,6 @@ def suite_version() -> str:
         return "unknown"
 
 
-def unobserved_deviations(book: Any, tests: list[dict[str, Any]], kind: str,
-                          engine_version: str) -> list[dict[str, Any]]:
-    """Known deviations that explained nothing although the tests they cover ran and their check passed."""
-    observed = {f.get("expectation") for t in tests for f in t.get("findings") or []}
-    out = []
-    for entry in book.entries:
-        if entry.state != "known-deviation" or entry.id in observed:
-            continue
-        covered = [t for t in tests if t.get("version") not in (None, "-")
-                   and entry.covers(kind, t["version"], t["operation"], engine_version)]
-        passed = [t for t in covered if (t.get("checks") or {}).get(entry.check) == "pass"]
-        # Only when everything it covers ran and its check passed: a skip or an error may hide the case.
-        if passed and all(t.get("state") in ("pass", "spec-erratum", "known-deviation") for t in covered) \
-                and all((t.get("checks") or {}).get(entry.check, "pass") == "pass" for t in covered):
-            where = sorted({f"{t['operation']} {t['version']}" for t in passed}, key=str)
-            out.append({"id": entry.id, "reason": entry.reason, "passed": where[:20], "passed_count": len(where)})
-    return out
-
-
 class ReportingPlugin:
     """Controller side: gathers test records, writes the reports, gates on --baseline."""
 
@@ -231,7 +216,7 @@ class ReportingPlugin:
         self.records: dict[str, RunRecord] = {}
         self.doc: dict[str, Any] | None = None
         self.gate: dict[str, list[dict[str, Any]]] | None = None
-        self.unobserved: list[dict[str, Any]] = []
+        self.excuses: dict[str, Any] = {"matched": {}, "stale": [], "not_exercised": []}
         self.written: list[Path] = []
         self.problems: list[str] = []
 
@@ -261,10 +246,9 @@ class ReportingPlugin:
         results = state.results()
         version = suite_version()
         self.doc = matrix.build(results, spec_ops, not_covered(state, spec_ops), version)
-        self.unobserved = unobserved_deviations(state.book, state.outcomes, state.target.kind,
-                                                state.target.engine_version)
+        self.excuses = account(state.book.entries, state.outcomes, state.target.kind, state.target.engine_version)
         if self.baseline is not None:
-            self.gate = matrix.diff(self.baseline, self.doc)
+            self.gate = matrix.diff(self.baseline, self.doc, self.config.getoption("--fail-on"))
         if self.config.getoption("dac_matrix"):
             self._write(state, session, version)
 
@@ -310,7 +294,8 @@ class ReportingPlugin:
             "options": suite_options(self.config),
             "counts": {"cells": matrix.counts(self.doc), "scenarios": scenarios, "tests": tests},
             "cells_by_tag": matrix.counts(self.doc, "tag"),
-            "deviations_not_observed": self.unobserved,
+            "excuses": self.excuses,
+            "deviations_not_observed": [e for e in self.excuses["stale"] if e["state"] == "known-deviation"],
             "artefacts": [p.name for p in self.written],
         }
         if self.gate is not None:
@@ -330,12 +315,20 @@ class ReportingPlugin:
             tr.write_line(f"WARNING: {line}", yellow=True)
         if self.written:
             tr.write_line("reports: " + ", ".join(str(p) for p in self.written))
-        if self.unobserved:
-            tr.write_line(f"deviations not observed ({len(self.unobserved)}): the deviation matched nothing and "
-                          "tests it covers passed (fixed in this release? update the deviations file)")
-            for item in self.unobserved:
-                tr.write_line(f"  {item['id']}: passed {', '.join(item['passed'][:5])}"
-                              f"{' ...' if item['passed_count'] > 5 else ''}")
+        excused = sum(self.excuses["matched"].values())
+        if excused:
+            tr.write_line(f"excused findings: {excused} by {len(self.excuses['matched'])} entries "
+                          "(results.json names the entry of each)")
+        stale = self.excuses["stale"]
+        if stale:
+            tr.write_line(f"stale excuses ({len(stale)}): exercised in this run and matched nothing (fixed in this "
+                          "release? narrow or remove the entry)", yellow=True)
+            for item in stale:
+                tr.write_line(f"  {item['state']} {item['id']}: {', '.join(item['exercised'][:5])}"
+                              f"{' ...' if item['exercised_count'] > 5 else ''}")
+        if self.excuses["not_exercised"]:
+            tr.write_line(f"excuses not exercised in this run: {len(self.excuses['not_exercised'])} "
+                          "(no response they are about was checked; summary.yaml lists them)")
         if self.gate is None:
             return
         regressions, improvements = self.gate["regressions"], self.gate["improvements"]

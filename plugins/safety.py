@@ -34,6 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "or --run-id's only), then exit")
     group.addoption("--registry", default=os.environ.get("DAC_REGISTRY"), metavar="HOST:PORT",
                     help="an open registry the engine can push to (e.g. scripts/registry-up); $DAC_REGISTRY")
+    group.addoption("--image-index", action="store_true", default=False,
+                    help="the engine can reach its image index (ImageSearch runs; without it the scenario is skipped)")
     group.addoption("--registry-auth", default=os.environ.get("DAC_REGISTRY_AUTH"), metavar="HOST:PORT",
                     help="a registry with basic auth (htpasswd); $DAC_REGISTRY_AUTH")
     group.addoption("--registry-user", default=os.environ.get("DAC_REGISTRY_USER"), metavar="USER")
@@ -102,6 +104,8 @@ def capabilities(config: pytest.Config) -> dict[str, str | None]:
         "swarm-inactive": None if node_state == "inactive" else
         f"needs a node outside any swarm (this node's swarm state: {node_state})",
         "docker-engine": None if kind == "docker" else f"relies on Docker Engine behaviour (target kind: {kind})",
+        "image-index": None if config.getoption("--image-index") else
+        "needs an image index the engine can reach (Docker Hub by default): pass --image-index",
     }
     config.stash[CAPABILITIES_KEY] = caps
     return caps

@@ -51,6 +51,7 @@ class SuiteState:
     reports_dir: Path
     fake: Any = None  # the embedded fake engine, when the target is one
     placement: Placement = UNPINNED  # where fixtures put their objects (multi-node targets)
+    max_body_bytes: int = 8 * 1024 * 1024  # --max-body-bytes: where the suite stops reading a body
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -133,6 +134,7 @@ def _build_state(config: pytest.Config) -> SuiteState:
                            "nothing to run")
     errata = Path(opt("--errata")) if opt("--errata") else ERRATA
     book = ExpectationBook.load(errata, [Path(p) for p in opt("--deviations")], info.kind)
+    book.validate(catalog)
     try:
         placement = placement_for(kind_profile(info.kind), api.info, profile_label(info.kind))
     except docker.errors.APIError as exc:
@@ -149,6 +151,7 @@ def _build_state(config: pytest.Config) -> SuiteState:
         scenarios=load_scenarios(), image=image, image_provisioning=provisioning, run_id=_run_id(config),
         worker=os.environ.get("PYTEST_XDIST_WORKER", "main"), allow_global_changes=opt("--allow-global-changes"),
         reports_dir=Path(opt("--reports-dir")), fake=fake, placement=placement,
+        max_body_bytes=opt("--max-body-bytes"),
     )
 
 

@@ -19,8 +19,9 @@ import pytest
 import yaml
 
 from conformance import matrix
-from conformance.expectations import Expectation, ExpectationBook
-from plugins.reporting import ReportingPlugin, RunRecord, synthesize, unobserved_deviations
+from conformance.accounting import account
+from conformance.expectations import Expectation
+from plugins.reporting import ReportingPlugin, RunRecord, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Sup3r-S3cret-selftest-7f2c"
@@ -99,21 +100,25 @@ def deviation(id_: str, ops: tuple[str, ...], engine: str = "") -> Expectation:
                        engine_versions=engine)
 
 
-def test_deviation_not_observed() -> None:
-    book = ExpectationBook([deviation("seen", ("ContainerList",)), deviation("fixed", ("Image*",)),
-                            deviation("other-release", ("ImageList",), "19.*"), deviation("never-ran", ("Swarm*",)),
-                            deviation("maybe-skipped", ("Volume*",)), deviation("other-failure", ("Network*",))])
+def test_excuses_are_accounted_for() -> None:
+    """matched (explained a finding), stale (its check ran on what it covers, nothing matched: exercised and
+    not seen), not exercised (nothing it covers was checked: no evidence either way)."""
+    entries = [deviation("seen", ("ContainerList",)), deviation("fixed", ("ImageList", "ImageInspect")),
+               deviation("other-release", ("ImageList",), "19"), deviation("never-ran", ("SwarmInit",)),
+               deviation("only-skipped", ("VolumeCreate",)), deviation("failing-too", ("NetworkList",))]
     passing = {"status_expected": "pass"}
     tests = [{"operation": "ContainerList", "version": "1.41", "state": "known-deviation",
-              "checks": {"status_expected": "known-deviation"}, "findings": [{"expectation": "seen"}]},
+              "checks": {"status_expected": "known-deviation"},
+              "findings": [{"expectation": "seen", "state": "known-deviation"}]},
              {"operation": "ImageList", "version": "1.41", "state": "pass", "checks": passing, "findings": []},
-             {"operation": "VolumeList", "version": "1.41", "state": "pass", "checks": passing, "findings": []},
              {"operation": "VolumeCreate", "version": "1.41", "state": "skip", "checks": {"test": "skip"}},
-             {"operation": "NetworkList", "version": "1.41", "state": "pass", "checks": passing, "findings": []},
              {"operation": "NetworkList", "version": "1.41", "state": "fail", "checks": {"status_expected": "fail"},
-              "findings": [{"expectation": ""}]}]
-    got = unobserved_deviations(book, tests, "docker", "20.10.24")
-    assert [(d["id"], d["passed"]) for d in got] == [("fixed", ["ImageList 1.41"])]
+              "findings": [{"expectation": "", "state": "fail"}]}]
+    got = account(entries, tests, "docker", "20.10.24")
+    assert got["matched"] == {"seen": 1}
+    assert [(e["id"], e["exercised"]) for e in got["stale"]] == [("fixed", ["ImageList 1.41"]),
+                                                                ("failing-too", ["NetworkList 1.41"])]
+    assert [e["id"] for e in got["not_exercised"]] == ["other-release", "never-ran", "only-skipped"]
 
 
 # ---------------------------------------------------------------- sessions against the embedded fake
