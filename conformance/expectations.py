@@ -10,8 +10,8 @@ pointer no schema of that version describes; each refusal is one line naming the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,7 +92,14 @@ class Expectation:
             return False
         if self.corrected is not None and not _valid(self.corrected, getattr(problem, "instance", None)):
             return False
-        return not self.message or fnmatchcase(problem.message, self.message)
+        return not self.message or message_matches(problem.message, self.message)
+
+
+def message_matches(message: str, pattern: str) -> bool:
+    """A finding's text against a message pattern: `*` is the only wildcard (brackets and `?` are literal,
+    since findings quote JSON and Python lists)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, message, re.DOTALL) is not None
 
 
 def _collection(schema_type: str) -> bool:
@@ -173,7 +180,8 @@ def _entry(raw: Any, state: str, path: str) -> Expectation:
         raise ExpectationsError(f"{where}: `corrected` must be a JSON schema mapping")
     return Expectation(
         id=str(raw["id"]), state=state, operations=ops, check=check,
-        versions=_versions(raw.get("versions") or (ANY_RANGE if observe else None), where), targets=_strings(raw.get("targets")), pointers=pats,
+        versions=_versions(raw.get("versions") or (ANY_RANGE if observe else None), where),
+        targets=_strings(raw.get("targets")), pointers=pats,
         message=message, reason=reason, link=str(raw.get("link", "")), engine_versions=engine_versions,
         evidence=evidence, source=source, nil_collection=bool(raw.get("nil_collection")), observe=observe,
         corrected=corrected, where=path,

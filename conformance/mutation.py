@@ -1,6 +1,7 @@
 """Mutation score: run the suite against the embedded fake once per catalogued fault.
 
-A fault is *caught* when the run reports a failing check on an operation the fault applies to;
+A fault is *caught* when the run reports a failure of the check the catalogue names for it
+(`Fault.catches`) on an operation the fault applies to;
 it is *contained* when no other operation fails (errors of preconditions the fault broke are
 listed but allowed: the suite could not set up, it did not misjudge).  Faults that apply to
 every response ("*") only need to be caught.
@@ -32,6 +33,7 @@ class FaultResult:
     fault: str
     caught_on: list[str] = field(default_factory=list)  # operations with a failing check the fault explains
     outside: list[str] = field(default_factory=list)  # failing operations the fault does not apply to
+    other_checks: list[str] = field(default_factory=list)  # failing checks other than the one the catalogue names
     errors: int = 0  # tests whose preconditions broke
     exit_status: int = 0
     seconds: float = 0.0
@@ -69,8 +71,12 @@ def judge(fault: str, exit_status: int, tests: list[dict]) -> FaultResult:
         if test["state"] not in BAD_STATES:
             continue
         operation = test["operation"]
+        checks = {f.get("check") for f in test.get("findings") or [] if f.get("state") in BAD_STATES}
         if spec.where == "*" or spec.applies(operation):
-            result.caught_on.append(operation)
+            if spec.catches in checks:  # caught by the check the catalogue names, not by accident
+                result.caught_on.append(operation)
+            else:
+                result.other_checks.extend(sorted(c for c in checks if c))
         else:
             result.outside.append(f"{operation} ({test.get('scenario') or test.get('nodeid')})")
     result.caught_on = sorted(set(result.caught_on))
@@ -103,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     results, baseline = score(args.api_version, args.faults)
     print(f"fault-free run at API {args.api_version}: {dict(baseline)}")
     for r in results:
-        verdict = "caught" if r.caught else "MISSED"
+        verdict = f"caught by {FAULTS[r.fault].catches}" if r.caught else "MISSED"
+        if not r.caught and r.other_checks:
+            verdict += f" (only {', '.join(sorted(set(r.other_checks)))} failed)"
         extra = f"; also failing: {', '.join(r.outside)}" if r.outside else ""
         where = ", ".join(r.caught_on) or "-"
         print(f"  {r.fault:28} {verdict:7} on {where} (precondition errors: {r.errors}; {r.seconds:.1f} s){extra}")

@@ -35,7 +35,7 @@ def pattern_problem(pattern: str) -> str:
 def matches(pointer: str, pattern: str) -> bool:
     """A problem's pointer against a pattern, segment by segment (`*` = any one segment)."""
     parts, pats = segments(pointer), segments(pattern)
-    return len(parts) == len(pats) and all(p == "*" or p == q for q, p in zip(parts, pats))
+    return len(parts) == len(pats) and all(p == "*" or p == q for q, p in zip(parts, pats, strict=True))
 
 
 def _resolve(node: Any, definitions: dict[str, Any], depth: int = 0) -> list[dict[str, Any]]:

@@ -49,6 +49,18 @@ def column_label(tid: str, version: str, names: dict[str, str]) -> str:
     return f"{names[tid]} {version}".strip()
 
 
+def excused_text(cell: dict[str, Any]) -> str:
+    """'27 excused: go-nil (25), other (2)' for a cell whose findings errata or deviations explained."""
+    by = cell.get("excused_by") or {}
+    return f"{cell.get('excused', 0)} excused: " + ", ".join(f"{k} ({n})" for k, n in by.items())
+
+
+def cell_text(cell: dict[str, Any]) -> str:
+    """A cell's symbol, with its count of excused findings ("§ 27") so that excuses never look like passes."""
+    symbol = SYMBOLS.get(cell["state"], "?")
+    return f"{symbol} {cell['excused']}" if cell.get("excused") else symbol
+
+
 def one_line(text: str, limit: int = MAX_MD_MESSAGE) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -77,14 +89,14 @@ def to_markdown(doc: dict[str, Any]) -> str:
                      f"{info.get('run_id') or ''} | {', '.join(info.get('not_applicable') or []) or '-'} |")
     lines += ["", "## Legend", ""]
     lines += [f"- {SYMBOLS[s]} {LABELS[s]}" for s in (*STATES, matrix.NOT_RUN)]
-    lines += ["", "A cell shows the worst state of the scenarios of that operation at that version.", ""]
+    lines += ["", "A cell shows the worst state of the scenarios of that operation at that version; a number after "
+              "the symbol counts the findings that errata or deviations excused there.", ""]
     lines += _md_summary(doc)
     lines += ["", "## Matrix", ""]
     lines.append("| operation | tag | " + " | ".join(column_label(t, v, names) for t, v in cols) + " |")
     lines.append("|---|---|" + "---|" * len(cols))
     for op, tag in doc["operations"].items():
-        row = [SYMBOLS.get(cells[(t, v, op)]["state"], "?") if (t, v, op) in cells else SYMBOLS[matrix.NOT_RUN]
-               for t, v in cols]
+        row = [cell_text(cells[(t, v, op)]) if (t, v, op) in cells else SYMBOLS[matrix.NOT_RUN] for t, v in cols]
         lines.append(f"| {op} | {tag} | " + " | ".join(row) + " |")
     lines += ["", "## Findings", ""]
     detailed = [c for c in doc["cells"] if c["state"] in DETAILED]
@@ -97,7 +109,8 @@ def to_markdown(doc: dict[str, Any]) -> str:
         lines += [f"### {SYMBOLS[state]} {state} ({len(chosen)})", ""]
         for cell in sorted(chosen, key=lambda c: (c["operation"], matrix.version_key(c["version"]), c["target"])):
             where = column_label(cell["target"], cell["version"], names)
-            lines.append(f"- **{cell['operation']}** {where}: {_md_cell(cell.get('reason', ''))}")
+            excused = f" ({_md_cell(excused_text(cell))})" if cell.get("excused") else ""
+            lines.append(f"- **{cell['operation']}** {where}{excused}: {_md_cell(cell.get('reason', ''))}")
     return redact_text("\n".join(lines) + "\n")
 
 
@@ -256,12 +269,15 @@ def to_html(doc: dict[str, Any]) -> str:
             cell = cells.get((t, v, op))
             state = cell["state"] if cell else matrix.NOT_RUN
             title = f"{op} {column_label(t, v, names)}: {state}"
+            if cell and cell.get("excused"):
+                title += f" ({excused_text(cell)})"
             if cell and cell.get("reason"):
                 title += " - " + one_line(cell["reason"], 400)
             detail = detail_ids.get((t, v, op))
             extra = f' data-detail="{detail}"' if detail else ""
             out.append(f'<td class="cell s-{_css(state)}{" linked" if detail else ""}" data-state="{_e(state)}" '
-                       f'data-version="{_e(v)}"{extra} title="{_e(title)}">{SYMBOLS.get(state, "?")}</td>')
+                       f'data-version="{_e(v)}"{extra} title="{_e(title)}">'
+                       f'{_e(cell_text(cell) if cell else SYMBOLS[state])}</td>')
         out.append("</tr>")
     out.append("</tbody></table>")
     out += _html_summary(doc)

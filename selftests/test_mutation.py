@@ -1,4 +1,5 @@
-"""The suite catches every fault of the fake's catalogue, on the operation the fault affects.
+"""The suite catches every fault of the fake's catalogue, on the operation the fault affects and by the check
+the catalogue names for it.
 
 Runs the suite once without faults and once per fault (about a minute in all), so the verdicts
 come from the real plugin, checks and reports, not from a model of them.
@@ -26,7 +27,8 @@ def test_fault_free_run_has_no_failures(mutation) -> None:
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught_on_its_operation_and_nothing_else(mutation, fault: str) -> None:
     result = mutation[0][fault]
-    assert result.caught, f"{fault} ({FAULTS[fault].description}) was not caught"
+    assert result.caught, (f"{fault} ({FAULTS[fault].description}) was not caught by {FAULTS[fault].catches}; "
+                           f"failing checks: {sorted(set(result.other_checks))}")
     assert result.exit_status == 1, "a caught fault must fail the pytest run"
     if FAULTS[fault].where != "*":
         assert result.contained, f"{fault} also failed unrelated operations: {result.outside}"

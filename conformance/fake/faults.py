@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conformance.registry import require
+
 from .wire import Headers, Response
 
 if TYPE_CHECKING:
@@ -27,6 +29,10 @@ class Fault:
     where: str  # operationIds (comma separated), "*" for every response, or a stream name
     hook: Hook | None = None
     inline: bool = False
+    catches: str = ""  # the check (conformance/registry.py) that must report this fault
+
+    def __post_init__(self) -> None:
+        require(self.catches)
 
     def applies(self, op: str | None) -> bool:
         return self.where == "*" or (op is not None and op in self.where.split(","))
@@ -89,34 +95,39 @@ def _api_version_number(data: dict) -> None:
 
 FAULTS: dict[str, Fault] = {
     "drop-required-field": Fault("ContainerCreate 201 body without the required `Id`", "ContainerCreate",
-                                 _json_edit(lambda d: d.pop("Id", None), 201)),
+                                 _json_edit(lambda d: d.pop("Id", None), 201), catches="body_schema"),
     "wrong-field-type": Fault("/version ApiVersion as a JSON number instead of a string", "SystemVersion",
-                              _json_edit(_api_version_number, 200)),
+                              _json_edit(_api_version_number, 200), catches="body_schema"),
     "undeclared-status": Fault("ContainerInspect answers 418, a status the spec does not declare",
-                               "ContainerInspect", _set_status(418)),
+                               "ContainerInspect", _set_status(418), catches="status_declared"),
     "ok-instead-of-created": Fault("ContainerCreate answers 200 instead of 201", "ContainerCreate",
-                                   _set_status(200, 201)),
+                                   _set_status(200, 201), catches="status_declared"),
     "ok-instead-of-no-content": Fault("ContainerStart answers 200 instead of 204", "ContainerStart",
-                                      _set_status(200, 204)),
-    "non-json-error": Fault("every 404 carries a text/plain body instead of {\"message\"}", "*", _non_json_404),
+                                      _set_status(200, 204), catches="status_declared"),
+    "non-json-error": Fault("every 404 carries a text/plain body instead of {\"message\"}", "*", _non_json_404,
+                            catches="error_body"),
     "wrong-content-type": Fault("ContainerList served as text/html", "ContainerList",
-                                _set_header("Content-Type", "text/html; charset=utf-8")),
-    "bad-frame-stream-byte": Fault("logs frames use stream byte 7", "ContainerLogs", inline=True),
+                                _set_header("Content-Type", "text/html; charset=utf-8"), catches="content_type"),
+    "bad-frame-stream-byte": Fault("logs frames use stream byte 7", "ContainerLogs", inline=True, catches="mux_frames"),
     "short-frame": Fault("logs: a frame header announces more bytes than follow, then the stream closes",
-                         "ContainerLogs", inline=True),
+                         "ContainerLogs", inline=True, catches="mux_frames"),
     "no-101-on-upgrade": Fault("attach answers 200 to a Connection: Upgrade request", "ContainerAttach",
-                               inline=True),
-    "missing-api-version-header": Fault("no Api-Version header on any response", "*", _drop_header("Api-Version")),
-    "accept-too-new-version": Fault("no 400 for /vX.Y above the maximum API version", "*", inline=True),
-    "ignore-label-filter": Fault("ContainerList ignores label filters", "ContainerList", inline=True),
-    "hang-stream": Fault("/events with `until` never closes and sends nothing", "SystemEvents", inline=True),
+                               inline=True, catches="upgrade_101"),
+    "missing-api-version-header": Fault("no Api-Version header on any response", "*", _drop_header("Api-Version"),
+                                        catches="api_version_header"),
+    "accept-too-new-version": Fault("no 400 for /vX.Y above the maximum API version", "*", inline=True,
+                                    catches="version_prefix"),
+    "ignore-label-filter": Fault("ContainerList ignores label filters", "ContainerList", inline=True,
+                                 catches="label_filter_honoured"),
+    "hang-stream": Fault("/events with `until` never closes and sends nothing", "SystemEvents", inline=True,
+                         catches="complete_read"),
     "missing-rs-framing": Fault("application/json-seq events without the RS (0x1E) record prefix",
-                                "SystemEvents", inline=True),
+                                "SystemEvents", inline=True, catches="json_seq"),
     "bad-stat-header": Fault("X-Docker-Container-Path-Stat is not base64", "ContainerArchiveInfo,ContainerArchive",
-                             _set_header("X-Docker-Container-Path-Stat", "%%not-base64%%")),
+                             _set_header("X-Docker-Container-Path-Stat", "%%not-base64%%"), catches="path_stat_header"),
     "bad-ping-header": Fault("no Docker-Experimental header on /_ping", "SystemPing,SystemPingHead",
-                             _drop_header("Docker-Experimental")),
-    "events-missing-field": Fault("event records without timeNano", "SystemEvents", inline=True),
+                             _drop_header("Docker-Experimental"), catches="cli_headers"),
+    "events-missing-field": Fault("event records without timeNano", "SystemEvents", inline=True, catches="event_shape"),
 }
 
 
@@ -136,7 +147,7 @@ def apply(ctx: Ctx, active: set[str], response: Response) -> Response:
 
 
 def describe() -> dict[str, dict[str, str]]:
-    return {name: {"description": f.description, "where": f.where} for name, f in FAULTS.items()}
+    return {name: {"description": f.description, "where": f.where, "catches": f.catches} for name, f in FAULTS.items()}
 
 
 __all__ = ["FAULTS", "Fault", "Headers", "apply", "describe", "validate"]
