@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import http
+import functools
 import json
 import os
 import re
@@ -15,11 +15,10 @@ import socketserver
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from http.client import responses
+from typing import Any
 from urllib.parse import urlsplit
 
-Edit: TypeAlias = "Callable[[Any], Any] | Mapping[str, Any] | Sequence[str] | None"
-Headers: TypeAlias = "list[tuple[str, str]]"
 VERSION_PREFIX = re.compile(r"^/v\d+\.\d+(?=/)")
 BUFFER_LIMIT = 32 << 20  # a matched body larger than this passes through unchanged
 IDLE_SECONDS = 2.0  # a matched body that pauses this long is taken for a stream and passes through unchanged
@@ -28,14 +27,13 @@ DELETE = object()
 
 @dataclass(frozen=True)
 class Alteration:
-    """Rewrites the JSON response to `method` requests whose path (no /vX.Y prefix, no query) matches `path_regex`.
-
+    """Rewrites the JSON response to `method` requests whose path (no /vX.Y prefix, no query) matches `path_regex`:
     `whole_body` (if not None) replaces the body, then `edit` applies (a function of the body returning the new one,
     {JSON pointer: new value} or a list of JSON pointers to delete), and `status` (if not None) the status code."""
 
     method: str
     path_regex: str
-    edit: Edit = None
+    edit: Callable[[Any], Any] | Mapping[str, Any] | Sequence[str] | None = None
     status: int | None = None
     whole_body: Any | None = None
 
@@ -55,15 +53,13 @@ class Alteration:
 
 def set_pointer(doc: Any, pointer: str, value: Any) -> Any:
     """Sets (with `value=DELETE`: removes) what an RFC 6901 pointer names; returns the document."""
-    if pointer and not pointer.startswith("/"):
+    *path, last = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
+    if path[0] if path else last:
         raise ValueError(f"not a JSON pointer: {pointer!r}")
-    tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
-    if not tokens:
+    parent = functools.reduce(lambda node, token: node[int(token) if isinstance(node, list) else token], path[1:], doc)
+    if not path:
         return value
-    parent = doc
-    for token in tokens[:-1]:
-        parent = parent[int(token) if isinstance(parent, list) else token]
-    key = int(tokens[-1]) if isinstance(parent, list) else tokens[-1]
+    key = int(last) if isinstance(parent, list) else last
     if value is DELETE:
         del parent[key]
     else:
@@ -82,66 +78,45 @@ class _Peer:
         return data
 
     def head(self) -> bytes:
-        """A message head up to its blank line; b"" when the peer closed before sending a byte."""
         while b"\r\n\r\n" not in self.buf:
             if not (data := self.sock.recv(65536)):
-                if self.buf:
-                    raise ConnectionError("connection closed inside a message head")
-                return b""
+                return b""  # the peer closed (inside a head too: then the connection just ends)
             self.buf += data
         return self.take(self.buf.index(b"\r\n\r\n") + 4)
 
 
-def _pieces(src: _Peer, framing: str, length: int) -> Iterator[bytes]:
-    """One body's raw bytes as they arrive, framing included; b"" each time the peer pauses (read timeout)."""
+def _pieces(src: _Peer, framing: str, length: int) -> Iterator[tuple[bytes, bool]]:
+    """One body's raw bytes as they arrive, framing included, as (bytes, is data); (b"", False) on a read timeout."""
     need, chunked, size = (length if framing == "length" else 0), framing == "chunked", -1
     while need > 0 or chunked:
         if not src.buf or (need <= 0 and b"\n" not in src.buf):
             try:
                 data = src.sock.recv(65536)
             except TimeoutError:
-                yield b""
+                yield b"", False
                 continue
             if not data:
                 raise ConnectionError("connection closed inside a body")
             src.buf += data
         elif need > 0:
-            piece = src.take(need)
+            yield (piece := src.take(need)), True
             need -= len(piece)
-            yield piece
         else:
-            yield (line := src.take(src.buf.index(b"\n") + 1))
+            yield (line := src.take(src.buf.index(b"\n") + 1)), False
             if size == 0:  # trailer fields, ended by a blank line
                 chunked = bool(line.strip())
-            else:
-                size = int(line.split(b";")[0], 16)
-                need = size + 2 if size else 0  # the chunk's data and its CRLF
+            elif line.strip():  # a chunk size (else the CRLF after a chunk's data)
+                need = size = int(line.split(b";")[0], 16)
 
 
-def _dechunk(raw: bytes) -> bytes:
-    out, i = b"", 0
-    while size := int(raw[i:raw.index(b"\n", i)].split(b";")[0], 16):
-        i = raw.index(b"\n", i) + 1
-        out, i = out + raw[i:i + size], i + size + 2
-    return out
-
-
-def _parse(head: bytes) -> tuple[list[str], Headers]:
-    """(start line fields, headers); that of b"" (the peer closed) does not unpack: ValueError."""
+def _parse(head: bytes) -> tuple[list[str], list[tuple[str, str]], dict[str, str], tuple[str, int]]:
+    """The start line's first two fields, the headers, {lower-case name: lower-case value}, (body framing, length)."""
     lines = head.decode("latin-1").split("\r\n")
-    fields = [line.split(":", 1) for line in lines[1:] if ":" in line]
-    return lines[0].split(" ", 2), [(k.strip(), v.strip()) for k, v in fields]
-
-
-def _get(headers: Headers, name: str) -> str:
-    return next((v for k, v in reversed(headers) if k.lower() == name), "").lower()
-
-
-def _framing(headers: Headers) -> tuple[str, int]:
-    if "chunked" in _get(headers, "transfer-encoding"):
-        return "chunked", 0
-    length = _get(headers, "content-length")
-    return ("length", int(length)) if length else ("none", 0)
+    fields = [(k.strip(), v.strip()) for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)]
+    lower = {k.lower(): v.lower() for k, v in fields}
+    framing = ("chunked", 0) if "chunked" in lower.get("transfer-encoding", "") else (
+        ("length", int(lower["content-length"])) if "content-length" in lower else ("none", 0))
+    return lines[0].split(" ", 2)[:2], fields, lower, framing
 
 
 def _pipe(a: _Peer, b: _Peer) -> None:
@@ -155,8 +130,7 @@ def _pipe(a: _Peer, b: _Peer) -> None:
             for sock in (a.sock, b.sock):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-    other = threading.Thread(target=one_way, args=(a, b), daemon=True)
-    other.start()
+    (other := threading.Thread(target=one_way, args=(a, b), daemon=True)).start()
     one_way(b, a)
     other.join()
 
@@ -194,18 +168,20 @@ class AlterProxy:
         self._open.update(socks)
         client, up = _Peer(client_sock), _Peer(socks[1])
 
-        def forward_body(headers: Headers) -> None:
-            with contextlib.suppress(OSError, ValueError):  # then the response (Connection: close) tells the client
-                for piece in _pieces(client, *_framing(headers)):
+        def forward_body(framing: tuple[str, int]) -> None:
+            try:
+                for piece, _ in _pieces(client, *framing):
                     up.sock.sendall(piece)
+            except (OSError, ValueError):  # the engine sees the request end there; its answer tells the client
+                with contextlib.suppress(OSError):
+                    up.sock.shutdown(socket.SHUT_WR)
         try:
             up.sock.connect(self.upstream.path if unix else (self.upstream.hostname, self.upstream.port or 2375))
             while head := client.head():
-                (method, target, *_), headers = _parse(head)
+                (method, target), _, _, framing = _parse(head)
                 up.sock.sendall(head)
-                # The body goes alongside the response: an engine may answer before it has read all of it.
-                body = threading.Thread(target=forward_body, args=(headers,), daemon=True)
-                body.start()
+                body = threading.Thread(target=forward_body, args=(framing,), daemon=True)
+                body.start()  # alongside the response: an engine may answer before it has read all of the body
                 if not self._respond(method, target, up, client, body):
                     break
         except (OSError, ValueError):
@@ -217,44 +193,39 @@ class AlterProxy:
 
     def _respond(self, method: str, target: str, up: _Peer, client: _Peer, body: threading.Thread) -> bool:
         """Forwards one response (and what follows a hijack); True when the connection may carry another."""
-        while True:
-            (version, code, *_), headers = _parse(head := up.head())
-            if int(code) == 101 or int(code) >= 200:
-                break
+        while re.match(rb"HTTP/1\.\d 1(?!01)\d\d ", head := up.head()):
             client.sock.sendall(head)  # 100 Continue and other interim answers
+        (version, code), _, lower, (framing, length) = _parse(head)  # b"" (the engine closed): ValueError
         bodiless = method == "HEAD" or int(code) in (204, 304)
-        framing, length = ("none", 0) if bodiless else _framing(headers)
         if int(code) == 101 or (framing == "none" and not bodiless):
             client.sock.sendall(head)  # hijacked, upgraded, or a body that ends with the connection
             body.join()
             _pipe(client, up)
             return False
-        pieces = _pieces(up, framing, length)
-        json_body = "json" in _get(headers, "content-type") and not _get(headers, "content-encoding")
-        matched = [a for a in self.alterations if a.matches(method, target)] if json_body else []
-        if matched and framing != "none":
-            raw = b""
+        pieces = _pieces(up, *(("none", 0) if bodiless else (framing, length)))
+        matched = [a for a in self.alterations if a.matches(method, target)]
+        if matched and not bodiless and "json" in lower.get("content-type", "") and "content-encoding" not in lower:
+            raw = data = b""
             up.sock.settimeout(IDLE_SECONDS)
-            for piece in pieces:
+            for piece, is_data in pieces:
                 if not piece or len(raw) > BUFFER_LIMIT:
                     head += raw + piece  # a stream or too big: passes through unchanged
                     break
-                raw += piece
+                raw, data = raw + piece, data + piece if is_data else data
             else:
-                head = self._rewrite(head, raw, framing, matched, f"{method} {target}")
+                head = self._rewrite(head, raw, data, matched, f"{method} {target}")
             up.sock.settimeout(None)
         client.sock.sendall(head)
-        for piece in pieces:
+        for piece, _ in pieces:
             client.sock.sendall(piece)
         body.join()
-        return version != "HTTP/1.0" and "close" not in _get(headers, "connection")
+        return version != "HTTP/1.0" and "close" not in lower.get("connection", "")
 
-    def _rewrite(self, head: bytes, raw: bytes, framing: str, matched: list[Alteration], request: str) -> bytes:
+    def _rewrite(self, head: bytes, raw: bytes, data: bytes, matched: list[Alteration], request: str) -> bytes:
         """The altered response, re-framed with a Content-Length (unchanged when the edit fails)."""
-        (version, code, *_), headers = _parse(head)
-        status = int(code)
+        (version, code), headers, _, _ = _parse(head)
         try:
-            doc = json.loads(_dechunk(raw) if framing == "chunked" else raw)
+            doc, status = json.loads(data), int(code)
             for alteration in matched:
                 doc = alteration.apply(doc)
                 status = status if alteration.status is None else alteration.status
@@ -262,16 +233,14 @@ class AlterProxy:
         except Exception as exc:  # a broken edit or a body that is not JSON
             self.errors.append(f"{request}: {type(exc).__name__}: {exc}")
             return head + raw
-        reason = http.HTTPStatus(status).phrase if status in set(http.HTTPStatus) else "Altered"
-        kept = [f"{k}: {v}\r\n" for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+        kept = "".join(f"{k}: {v}\r\n" for k, v in headers if k.lower() not in ("content-length", "transfer-encoding"))
         self.altered.append(f"{request} -> {status}")
-        new_head = f"{version} {status} {reason}\r\n{''.join(kept)}Content-Length: {len(payload)}\r\n\r\n"
-        return new_head.encode("latin-1") + payload
+        start = f"{version} {status} {responses.get(status, 'Altered')}\r\n"
+        return f"{start}{kept}Content-Length: {len(payload)}\r\n\r\n".encode("latin-1") + payload
 
 
 @contextlib.contextmanager
-def altering_proxy(upstream_url: str, alterations: Iterable[Alteration] = (), socket_path: str | int = 0
-                   ) -> Iterator[str]:
+def altering_proxy(upstream_url: str, alterations: Iterable[Alteration], socket_path: str | int) -> Iterator[str]:
     """Runs an `AlterProxy` in a background thread; yields its docker URL; stops it (socket removed) on exit."""
     proxy = AlterProxy(upstream_url, alterations, socket_path)
     try:

@@ -103,18 +103,22 @@ def raw_stream(data: bytes, expect: bytes) -> list[Problem]:
     return []
 
 
-def stream_content_type(produces: Sequence[str], media_type: str, tty: bool) -> list[Problem]:
+def stream_content_type(produces: Sequence[str], media_type: str, tty: bool, upgraded: bool = True) -> list[Problem]:
     """The Content-Type of a stdio stream against the operation's declared `produces`.
 
-    When the spec names both vnd.docker stream types (1.42+) the header must say which one the
-    body is; otherwise the header, if any, must be one the operation declares.
+    When the spec names both vnd.docker stream types (1.42+) the header must say which one the body is:
+    moby labels a non-TTY stream multiplexed only on the 101 Upgrade path of attach and exec start, and
+    raw-stream on a plain (non-Upgrade) hijack whatever the TTY (api/server/router/container/
+    container_routes.go postContainersAttach, exec.go postContainerExecStart); logs are not hijacked and
+    follow the TTY.  Otherwise the header, if any, must be one the operation declares.
     """
     declared = [p.lower() for p in produces if p]
     if MULTIPLEXED in declared and RAW in declared:
-        wanted = RAW if tty else MULTIPLEXED
+        wanted = RAW if tty or not upgraded else MULTIPLEXED
         if media_type != wanted:
             return [Problem("stream_content_type", f"Content-Type {media_type or '(none)'!r} for a "
-                                                   f"{'TTY' if tty else 'non-TTY'} stream, expected {wanted}")]
+                                                   f"{'TTY' if tty else 'non-TTY'}{'' if upgraded else ' plain'} "
+                                                   f"stream, expected {wanted}")]
         return []
     if not media_type:
         return [Problem("stream_content_type", f"no Content-Type; the spec declares {', '.join(declared)}")]

@@ -15,6 +15,7 @@ import pytest
 from conformance.checks import Problem, merge_problems, run_checks, status_expected
 from conformance.exchange import EngineClient, Exchange, expand_path
 from conformance.recorder import USER_PROPERTY, Finding, classify, outcome_for
+from conformance.registry import require
 from conformance.spec import Operation, Spec
 from plugins.safety import prune_refusal
 from plugins.session import SuiteState, get_state
@@ -82,6 +83,8 @@ class EngineCall:
                problems: dict[str, list[Problem]]) -> None:
         """Classify problems against errata/deviations, attach the outcome, fail on unexplained ones."""
         op = self.operation(op) if isinstance(op, str) else op
+        for name in problems:
+            require(name)  # a check recorded under an undeclared name would match no excuse, silently
         kind = self.state.target.kind
 
         def explain(problem: Problem) -> Any:

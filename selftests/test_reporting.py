@@ -34,8 +34,8 @@ SECRET = os.environ["DAC_SELFTEST_SECRET"]
 
 def test_dac_selftest_probe(engine):
     failing = os.environ.get("DAC_SELFTEST_MODE") == "fail"
-    problems = [Problem("selftest", "forced failure")] if failing else []
-    engine.record("SystemPing", "selftest", None, {"selftest": problems})
+    problems = [Problem("status_expected", "forced failure")] if failing else []
+    engine.record("SystemPing", "selftest", None, {"status_expected": problems})
 
 
 def test_dac_selftest_secret(engine):

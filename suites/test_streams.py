@@ -147,7 +147,7 @@ def test_attach_hijack(engine: EngineCall, wire: Any, limits: Limits, request: p
     conn = wire()
     raw, problems = hijack(engine, conn, op, versioned(engine, op, {"id": cid}, STDIO_QUERY), limits, upgrade)
     if raw.head and raw.head.status in (101, 200):
-        problems["stream_content_type"] = st.stream_content_type(op.produces, raw.head.media_type, tty)
+        problems["stream_content_type"] = st.stream_content_type(op.produces, raw.head.media_type, tty, upgrade)
         result, more = stdio_roundtrip(conn, tty, limits, b"attach-" + engine.version.encode())
         problems = merge_problems(problems, more)
         raw.exchange.body = result.data
@@ -183,7 +183,7 @@ def test_exec_start_plain(engine: EngineCall, sdk: Any, running_container: str) 
     exec_id = sdk.exec_create(running_container, ["sh", "-c", "echo out; echo err >&2"])["Id"]
     op, ex = engine.send("ExecStart", {"id": exec_id}, json_body={"Detach": False, "Tty": False})
     engine.check(op, "plain-mux", ex, (200,), mux_frames=st.mux_frames(ex.body, expect={1: b"out\n", 2: b"err\n"}),
-            stream_content_type=st.stream_content_type(op.produces, ex.media_type, tty=False))
+            stream_content_type=st.stream_content_type(op.produces, ex.media_type, tty=False, upgraded=False))
 
 
 def test_attach_websocket(engine: EngineCall, wire: Any, limits: Limits, echo_container: str) -> None:

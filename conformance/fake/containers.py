@@ -943,8 +943,8 @@ def container_logs(ctx: Ctx) -> Response:
                 return
             yield encode(7 if bad_stream else entry.stream, data, tty)
 
-    content_type = stream_content_type(True, tty) if ctx.at_least("1.42") else None
-    return stream_response(gen(), content_type)
+    # As moby 23+ getContainersLogs: raw-stream below 1.42, then multiplexed unless TTY (logs are not hijacked).
+    return stream_response(gen(), stream_content_type(ctx.at_least("1.42"), tty))
 
 
 def _attach_session(ctx: Ctx, container: Container, conn: Conn, start: int, logs: bool, stream: bool,
@@ -998,8 +998,8 @@ def container_attach(ctx: Ctx) -> Response:
     if not (logs or stream):
         raise ApiError(400, "Bad parameters: you must choose at least one stream")
     state.emit("container", "attach", container.id, container.attrs(state))
-    content_type = stream_content_type(ctx.at_least("1.42"), tty)
     upgrade = ctx.req.wants_upgrade() and not ctx.fault("no-101-on-upgrade")
+    content_type = stream_content_type(ctx.at_least("1.42") and upgrade, tty)
     headers = Headers([("Content-Type", content_type)])
     if upgrade:
         headers["Connection"] = "Upgrade"

@@ -172,7 +172,7 @@ def exec_start(ctx: Ctx) -> Response:
         return Response(200, b"", Headers([("Content-Type", "application/json")]))
     tty = ex.tty
     upgrade = ctx.req.wants_upgrade()
-    headers = Headers([("Content-Type", stream_content_type(ctx.at_least("1.42"), tty))])
+    headers = Headers([("Content-Type", stream_content_type(ctx.at_least("1.42") and upgrade, tty))])
     if upgrade:
         headers["Connection"] = "Upgrade"
         headers["Upgrade"] = "tcp"

@@ -26,9 +26,10 @@ def encode(stream: int, data: bytes, tty: bool) -> bytes:
     return data if tty else frame(stream, data)
 
 
-def stream_content_type(version_at_least_142: bool, tty: bool) -> str:
-    """Before 1.42 the Engine labels every attach/exec stream raw; since, it tells which one it is."""
-    if not version_at_least_142:
+def stream_content_type(multiplexed_allowed: bool, tty: bool) -> str:
+    """The Engine labels a hijacked stream raw, except a non-TTY stream upgraded (101) at API 1.42+, which it
+    labels multiplexed (moby container_routes.go postContainersAttach / exec.go postContainerExecStart)."""
+    if not multiplexed_allowed:
         return RAW
     return RAW if tty else MULTIPLEXED
 
