@@ -9,15 +9,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import yaml
+
 from conformance.exchange import Exchange
 from conformance.framing import framing, parse_json_records
+from conformance.pointers import segments
 from conformance.registry import require
 from conformance.spec import Operation, Spec
 
 JSON_TYPES = ("application/json",)
+LIST_ITEMS_FILE = Path(__file__).resolve().parent.parent / "schemas" / "list_items.yaml"
 NO_BODY_STATUSES = (204, 304)
 
 
@@ -131,23 +137,44 @@ def complete_read(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
     return []
 
 
-def _label_filters(ex: Exchange) -> list[str]:
-    """The `label` entries of the request's `filters` query parameter (both JSON forms)."""
+def request_filters(ex: Exchange) -> dict[str, Any]:
+    """The request's `filters` query parameter as sent (a JSON object; {} when absent or not JSON)."""
     query = parse_qs(urlsplit(ex.path).query)
     try:
         filters = json.loads(query.get("filters", ["{}"])[0])
     except ValueError:
-        return []
-    labels = filters.get("label") if isinstance(filters, dict) else None
+        return {}
+    return filters if isinstance(filters, dict) else {}
+
+
+def _label_filters(ex: Exchange) -> list[str]:
+    """The `label` entries of the request's `filters` query parameter (both JSON forms)."""
+    labels = request_filters(ex).get("label")
     if isinstance(labels, dict):  # the old {"label": {"k=v": true}} form
         return [k for k, v in labels.items() if v]
     return [str(v) for v in labels] if isinstance(labels, list) else []
 
 
-def _items(body: object) -> list[dict]:
-    if isinstance(body, dict):
-        body = body.get("Volumes")  # VolumeList wraps its items
-    return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
+@cache
+def list_items() -> dict[str, str]:
+    """operationId -> JSON pointer to the array of items in its list body (data: schemas/list_items.yaml)."""
+    data = yaml.safe_load(LIST_ITEMS_FILE.read_text()) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, str) and v.startswith("/") for v in data.values()):
+        raise ValueError(f"{LIST_ITEMS_FILE}: expected `OperationId: /json/pointer` lines")
+    return data
+
+
+def _items(op: Operation, body: object) -> tuple[str, list[object]]:
+    """(pointer, items) of a list body: the body itself when it is an array, else the array at the
+    operation's pointer in schemas/list_items.yaml (no items when the operation has no entry there)."""
+    pointer = ""
+    if not isinstance(body, list):
+        pointer = list_items().get(op.id, "")
+        if not pointer:
+            return "", []
+        for part in segments(pointer):
+            body = body.get(part) if isinstance(body, dict) else None
+    return pointer, body if isinstance(body, list) else []
 
 
 def label_filter_honoured(spec: Spec, op: Operation, ex: Exchange) -> list[Problem]:
@@ -156,18 +183,21 @@ def label_filter_honoured(spec: Spec, op: Operation, ex: Exchange) -> list[Probl
     if ex.status != 200 or not wanted or ex.media_type not in JSON_TYPES or framing(op.id):
         return []
     try:
-        items = _items(json.loads(ex.body))
+        where, items = _items(op, json.loads(ex.body))
     except ValueError:
         return []  # body_schema reports it
     problems = []
     for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue  # body_schema reports it
         labels = item.get("Labels") or (item.get("Spec") or {}).get("Labels") or {}
         for entry in wanted:
             key, has_value, value = entry.partition("=")
             if key not in labels or (has_value and labels[key] != value):
                 name = item.get("Id") or item.get("ID") or item.get("Name") or index
                 problems.append(Problem("label_filter_honoured", f"{op.id}: item {index} ({str(name)[:24]}) does "
-                                        f"not match the label filter {entry!r} (its labels: {labels})", f"/{index}"))
+                                        f"not match the label filter {entry!r} (its labels: {labels})",
+                                        f"{where}/{index}"))
                 break
     return problems
 

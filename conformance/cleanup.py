@@ -23,6 +23,10 @@ import docker.errors
 RUN_LABEL = "com.docker-api-conformance.run"
 # Names this suite gives (plugins/fixtures.py unique_name): dac-<run id>-<worker>-<kind>-<n>.
 RUN_NAME = re.compile(r"^dac-[0-9a-z]{4,16}-(main|gw[0-9]+)-[a-z]+-[0-9]+")
+# The objects (by the spec tag of the operations that create them) that the sweep also finds by a run name,
+# without the label: images tagged with one (an import at a version without `changes` carries no label) and
+# plugins (they cannot carry labels).  Everything else is found by the label only.
+FOUND_BY_RUN_NAME = ("Image", "Plugin")
 
 
 @dataclass

@@ -69,6 +69,7 @@ class Expectation:
     observe: str = ""  # a profile's observation function (the entry is then a `deviation:<id>` check)
     corrected: dict[str, Any] | None = None  # the schema the spec should have declared at the pointer
     where: str = ""  # the file it came from
+    not_observed: str = ""  # an observation's doc-only form: its findings are recorded as state not-observed
 
     def covers(self, kind: str, version: str, operation: str, engine_version: str = "") -> bool:
         """Whether this entry is about (target kind, API version, operation, engine release) at all."""
@@ -92,7 +93,15 @@ class Expectation:
             return False
         if self.corrected is not None and not _valid(self.corrected, getattr(problem, "instance", None)):
             return False
+        if self.not_observed and message_matches(problem.message, self.not_observed):
+            return True
         return not self.message or message_matches(problem.message, self.message)
+
+    def state_for(self, problem: Finding) -> str:
+        """The state of a finding this entry explains: its own, or not-observed for a doc-only observation."""
+        if self.not_observed and message_matches(problem.message, self.not_observed):
+            return "not-observed"
+        return self.state
 
 
 def message_matches(message: str, pattern: str) -> bool:
@@ -175,6 +184,10 @@ def _entry(raw: Any, state: str, path: str) -> Expectation:
         if missing:
             raise ExpectationsError(f"{where} (an erratum) lacks {', '.join(missing)}")
         reason = f"{raw['why']} (spec: {raw['spec_says']}; engine: {raw['engine_does']})"
+    not_observed = str(raw.get("not_observed") or "")
+    if not_observed and not (observe and raw.get("expected") is False):
+        raise ExpectationsError(f"{where}: `not_observed` belongs only to an observation (`observe`) that is "
+                                "doc-only (`expected: false`)")
     corrected = raw.get("corrected")
     if corrected is not None and not isinstance(corrected, dict):
         raise ExpectationsError(f"{where}: `corrected` must be a JSON schema mapping")
@@ -184,7 +197,7 @@ def _entry(raw: Any, state: str, path: str) -> Expectation:
         targets=_strings(raw.get("targets")), pointers=pats,
         message=message, reason=reason, link=str(raw.get("link", "")), engine_versions=engine_versions,
         evidence=evidence, source=source, nil_collection=bool(raw.get("nil_collection")), observe=observe,
-        corrected=corrected, where=path,
+        corrected=corrected, where=path, not_observed=not_observed,
     )
 
 
@@ -275,8 +288,10 @@ def entry_problems(entry: Expectation, catalog: Any) -> list[str]:
 def _pointer_nodes(spec: Any, op: Any, pattern: str) -> list[dict[str, Any]]:
     stream = framing(op.id) == "json-lines"
     parts = ptr.segments(pattern)
-    if stream:  # records of a stream: the first segment is the record index
-        if not parts or parts[0] != "*":
+    if stream:  # records of a stream: the first segment is the record index; "" is the stream itself
+        if not parts:
+            return [{"type": "array"}]
+        if parts[0] != "*":
             return []
         pattern = "".join("/" + p for p in parts[1:])
     nodes: list[dict[str, Any]] = []

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from conformance import skips
 from conformance.recorder import STATES, worst
 from conformance.redact import redact_headers, redact_text
 from conformance.versions import VersionError, parse
@@ -31,14 +32,8 @@ REGRESSION_KINDS = ("fail", "excused", "excused-count")
 NOT_COVERED = "no scenario in the suite covers this operation"
 NOT_RUN = "not run"
 
-# Why a test was skipped, from its skip reason; first match wins, else "precondition missing".
-SKIP_CATEGORIES = (
-    ("--allow-global-changes", "not opted in"),
-    ("run with --", "not opted in"),
-    ("not in the API", "unsupported by target"),
-    ("not supported", "unsupported by target"),
-    ("unsupported", "unsupported by target"),
-)
+# Why a test was skipped: the typed category its skip carries (conformance/skips.py), never guessed from prose.
+SKIP_CATEGORIES = (*skips.CATEGORIES, skips.NOT_COVERED)
 TARGET_FIELDS = ("kind", "engine_version", "address", "api_min", "api_max", "os", "arch", "experimental")
 # Fields of a scenario entry kept in the matrix (results.json holds more).
 ENTRY_FIELDS = ("scenario", "state", "reason", "skip_category", "status", "checks", "findings", "exchange", "nodeid")
@@ -69,7 +64,20 @@ def excused_by(entries: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def skip_category(reason: str) -> str:
-    return next((cat for needle, cat in SKIP_CATEGORIES if needle in reason), "precondition missing")
+    """The category of a skip reason: its "[category] " prefix; "precondition missing" when it has none."""
+    return skips.category(reason)
+
+
+def skip_counts(doc: dict[str, Any]) -> dict[str, int]:
+    """Skip cells per category (a cell's own, else its first skipped entry's), in SKIP_CATEGORIES order."""
+    found: dict[str, int] = {}
+    for cell in doc["cells"]:
+        if cell["state"] != "skip":
+            continue
+        entry = next((e for e in cell.get("entries") or [] if e.get("state") == "skip"), {})
+        cat = cell.get("skip_category") or entry.get("skip_category") or skip_category(cell.get("reason", ""))
+        found[cat] = found.get(cat, 0) + 1
+    return {c: found[c] for c in (*SKIP_CATEGORIES, *sorted(set(found) - set(SKIP_CATEGORIES))) if c in found}
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -71,7 +71,7 @@ def classify(problems: dict[str, list[Problem]], explain: Any) -> tuple[dict[str
         check_states = []
         for problem in found:
             known: Expectation | None = None if problem.check in SUITE_CHECKS else explain(problem)
-            state = "error" if problem.check in SUITE_CHECKS else known.state if known else "fail"
+            state = "error" if problem.check in SUITE_CHECKS else known.state_for(problem) if known else "fail"
             check_states.append(state)
             findings.append(Finding(check, problem.message, problem.pointer, state,
                                     known.id if known else "", known.reason if known else ""))

@@ -23,7 +23,7 @@ LABELS = {"pass": "pass", "fail": "fail: the target does not conform", "error": 
           "known-deviation": "known deviation of the target (deviations file)",
           "spec-erratum": "spec erratum: the spec is wrong, the target is right (schemas/errata.yaml)",
           "not-observed": "documented deviation looked for and not seen (the profile says it is doc-only)",
-          "skip": "skipped (unsupported by target, precondition missing, not opted in, or not covered)",
+          "skip": f"skipped ({', '.join(matrix.SKIP_CATEGORIES)})",
           "n/a": "operation absent at this API version", matrix.NOT_RUN: "not run"}
 DETAILED = ("error", "fail", "known-deviation", "spec-erratum")  # cells whose findings the reports show
 MAX_MD_MESSAGE = 240
@@ -122,6 +122,9 @@ def _md_summary(doc: dict[str, Any]) -> list[str]:
         lines.append(f"| {tag or '-'} | " + " | ".join(str(group.get(s, 0)) for s in states) + " |")
     total = matrix.counts(doc)
     lines.append("| **all** | " + " | ".join(f"**{total.get(s, 0)}**" for s in states) + " |")
+    skipped = matrix.skip_counts(doc)
+    if skipped:
+        lines += ["", "Skipped cells by category: " + ", ".join(f"{cat} {n}" for cat, n in skipped.items())]
     return lines
 
 
@@ -311,6 +314,10 @@ def _html_summary(doc: dict[str, Any]) -> list[str]:
         out.append(f"<tr><td>{_e(tag or '-')}</td>" + "".join(f"<td>{group.get(s, 0)}</td>" for s in states) + "</tr>")
     total = matrix.counts(doc)
     out.append("<tr><th>all</th>" + "".join(f"<th>{total.get(s, 0)}</th>" for s in states) + "</tr></table>")
+    skipped = matrix.skip_counts(doc)
+    if skipped:
+        out.append('<p id="skips">Skipped cells by category: '
+                   + ", ".join(f"{_e(cat)} {n}" for cat, n in skipped.items()) + "</p>")
     return out
 
 

@@ -14,6 +14,10 @@ Files: suites/scenarios/<tag>.yaml, a mapping `OperationId: [scenario, ...]`.  A
     versions: 1.25-1.56           # optional range where the scenario applies
     requires: [global-changes]    # capabilities, see KNOWN_REQUIRES (resolved in plugins/safety.py)
     read_seconds: 10              # time limit for reading the response
+    retry: {status: 409, message: "already running", attempts: 10, wait: 0.5}
+                                  # send again (up to `attempts` sends in all, `wait` s apart) while the answer
+                                  # is that status with that text in its body (a transient engine-wide state)
+    checks: [event_filter]        # checks of the response beyond the standard ones (streams.SCENARIO_CHECKS)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 import yaml
 
 from conformance.spec import Operation, Spec
+from conformance.streams import SCENARIO_CHECKS
 from conformance.versions import VersionError, parse, parse_range
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "suites" / "scenarios"
@@ -46,6 +51,34 @@ class ScenarioError(ValueError):
 
 
 @dataclass(frozen=True)
+class Retry:
+    """When to send a scenario's request again: `status` with `message` in the body, up to `attempts` sends."""
+
+    status: int
+    message: str
+    attempts: int
+    wait: float
+
+    def wanted(self, status: int, body: bytes) -> bool:
+        return status == self.status and self.message.encode() in body
+
+
+RETRY_FIELDS = {"status": int, "message": str, "attempts": int, "wait": (int, float)}
+
+
+def _retry(raw: Any, where: str) -> Retry | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != set(RETRY_FIELDS):
+        raise ScenarioError(f"{where}: retry needs exactly {{{', '.join(RETRY_FIELDS)}}} (got {raw!r})")
+    bad = [k for k, kind in RETRY_FIELDS.items() if not isinstance(raw[k], kind) or isinstance(raw[k], bool)]
+    if bad or raw["attempts"] < 1 or raw["wait"] < 0 or not raw["message"]:
+        raise ScenarioError(f"{where}: retry: bad {', '.join(bad) or 'attempts, wait or message'} in {raw!r} "
+                            "(status: int, message: non-empty text, attempts: >= 1, wait: seconds >= 0)")
+    return Retry(raw["status"], raw["message"], raw["attempts"], float(raw["wait"]))
+
+
+@dataclass(frozen=True)
 class Scenario:
     operation: str
     name: str = "ok"
@@ -61,6 +94,8 @@ class Scenario:
     versions: tuple[str, str] = ("1.0", "9.99")
     requires: tuple[str, ...] = ()
     read_seconds: float | None = None
+    retry: Retry | None = None
+    checks: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -89,13 +124,17 @@ def _scenario(op_id: str, raw: Any, where: str) -> Scenario:
     unknown = [r for r in requires if r not in KNOWN_REQUIRES]
     if unknown:
         raise ScenarioError(f"{where}: {op_id}: unknown requires {unknown} (known: {KNOWN_REQUIRES})")
+    checks = tuple(raw.get("checks", ()))
+    unknown = [c for c in checks if c not in SCENARIO_CHECKS]
+    if unknown:
+        raise ScenarioError(f"{where}: {op_id}: unknown checks {unknown} (known: {', '.join(SCENARIO_CHECKS)})")
     return Scenario(
         operation=op_id, name=str(raw.get("name", "ok")), needs=tuple(raw.get("needs", ())),
         path=dict(raw.get("path") or {}), query=dict(raw.get("query") or {}),
         headers=dict(raw.get("headers") or {}), body=raw.get("body"), raw_body=raw.get("raw_body"),
         body_tar=body_tar, body_fixture=raw.get("body_fixture"),
         expect=expect, versions=versions, requires=requires,
-        read_seconds=raw.get("read_seconds"),
+        read_seconds=raw.get("read_seconds"), retry=_retry(raw.get("retry"), f"{where}: {op_id}"), checks=checks,
     )
 
 

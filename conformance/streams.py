@@ -12,12 +12,13 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.checks import Problem, is_stream_error
-from conformance.framing import RS
+from conformance.checks import Problem, is_stream_error, request_filters
+from conformance.exchange import Exchange
+from conformance.framing import RS, parse_json_records
 
 MUX_HEADER = 8
 MUX_STREAMS = {0: "stdin", 1: "stdout", 2: "stderr"}
@@ -186,10 +187,10 @@ def single_json_object(body: bytes) -> tuple[Any, list[Problem]]:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        return None, [Problem("json_lines", f"expected one JSON object, got {len(body)} bytes that do not parse "
-                                            f"as one ({exc}): {body[:80]!r}")]
+        return None, [Problem("single_json_object", f"expected one JSON object, got {len(body)} bytes that do "
+                                                    f"not parse as one ({exc}): {body[:80]!r}")]
     if not isinstance(value, dict):
-        return None, [Problem("json_lines", f"expected one JSON object, got a {type(value).__name__}")]
+        return None, [Problem("single_json_object", f"expected one JSON object, got a {type(value).__name__}")]
     return value, []
 
 
@@ -246,28 +247,100 @@ def event_sequence(events: list[dict[str, Any]], actor_id: str, expected: Sequen
                                       f"(missing from {expected[position]!r})")]
 
 
-def event_filter(events: list[dict[str, Any]], filters: dict[str, list[str]]) -> list[Problem]:
-    """Every event matches every filter given (type, container, label, event)."""
+def _by_name_or_id(event: dict[str, Any], values: list[str]) -> bool:
+    """`<key>=<name or ID>`: a value is a prefix of the actor's ID or of its `name` attribute (moby FuzzyMatch)."""
+    actor = event.get("Actor") or {}
+    candidates = [str(actor.get("ID") or ""), str((actor.get("Attributes") or {}).get("name") or "")]
+    return any(c and c.startswith(v) for v in values for c in candidates)
+
+
+def _familiar(image: str) -> str:
+    """An image reference without tag or digest, in its familiar form (moby stripTag: reference.FamiliarName)."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    name = f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+    name = name.removeprefix("docker.io/").removeprefix("index.docker.io/")
+    return name.removeprefix("library/") if name.count("/") == 1 else name
+
+
+def _image_matches(event: dict[str, Any], values: list[str]) -> bool:
+    """`image=<name or ID>`: the actor's ID, or the image it names (`name` of an image event, `image` of others),
+    with or without tag (moby matchImage, exact matches only)."""
+    actor = event.get("Actor") or {}
+    ident = str(actor.get("ID") or "")
+    named = str((actor.get("Attributes") or {}).get("name" if event.get("Type") == "image" else "image") or "")
+    candidates = {c for c in (ident, named, _familiar(ident), _familiar(named)) if c}
+    return any(v in candidates for v in values)
+
+
+# Actions that carry a detail after a colon ("exec_start: sh -c ...", "health_status: healthy"): moby matches
+# them by prefix when the filter names them without the detail (daemon/events/filter.go matchEvent).
+_DETAILED_ACTIONS = ("health_status", "exec_create", "exec_start")
+
+
+def _event_matches(event: dict[str, Any], values: list[str]) -> bool:
+    action = str(event.get("Action") or "")
+    if action in values:
+        return True
+    return any(v in _DETAILED_ACTIONS for v in values) and any(action.startswith(v) for v in values)
+
+
+# Every `filters` key of SystemEvents in the Engine API spec ("Available filters": config, container, daemon,
+# event, image, label, network, node, plugin, scope, secret, service, type, volume) and how an event matches it,
+# as moby's daemon/events/filter.go Filter.Include decides (each key given must match; within a key, any value).
+EVENT_FILTER_KEYS: dict[str, Any] = {
+    "type": lambda e, vs: e.get("Type") in vs,
+    "event": _event_matches,
+    "scope": lambda e, vs: e.get("scope") in vs,
+    "label": lambda e, vs: all(_label_matches((e.get("Actor") or {}).get("Attributes") or {}, v) for v in vs),
+    "image": _image_matches,
+    **{key: _by_name_or_id for key in ("config", "container", "daemon", "network", "node", "plugin", "secret",
+                                       "service", "volume")},
+}
+
+
+def filter_values(filters: dict[str, Any]) -> dict[str, list[str]]:
+    """A `filters` value in either JSON form ({"k": ["v"]} or the old {"k": {"v": true}}) as key -> values."""
+    out = {}
+    for key, values in filters.items():
+        if isinstance(values, dict):
+            values = [v for v, on in values.items() if on]
+        out[str(key)] = [str(v) for v in values] if isinstance(values, list) else [str(values)]
+    return out
+
+
+def event_filter(events: list[dict[str, Any]], filters: dict[str, Any]) -> list[Problem]:
+    """Every event matches every filter given (the keys of EVENT_FILTER_KEYS).
+
+    A key the suite cannot check is the suite's own error (ValueError), never a pass: a scenario must not
+    send a filter whose effect nothing judges."""
+    wanted = filter_values(filters)
+    unknown = sorted(set(wanted) - set(EVENT_FILTER_KEYS))
+    if unknown:
+        raise ValueError(f"event_filter cannot check the filter key(s) {', '.join(unknown)} "
+                         f"(it knows {', '.join(sorted(EVENT_FILTER_KEYS))}): do not send them, or teach it")
     problems = []
     for index, event in enumerate(events):
         actor = event.get("Actor") or {}
-        attrs = actor.get("Attributes") or {}
-        for key, values in filters.items():
-            if key == "type":
-                ok = event.get("Type") in values
-            elif key == "event":
-                ok = event.get("Action") in values
-            elif key == "container":
-                ok = actor.get("ID") in values or attrs.get("name") in values or attrs.get("container") in values
-            elif key == "label":
-                ok = all(_label_matches(attrs, v) for v in values)
-            else:
-                continue
-            if not ok:
+        for key, values in wanted.items():
+            if values and not EVENT_FILTER_KEYS[key](event, values):
                 problems.append(Problem("event_filter", f"event {index} ({event.get('Type')} {event.get('Action')} "
                                                         f"{str(actor.get('ID'))[:12]}) does not match filter "
                                                         f"{key}={values}"))
     return problems
+
+
+def events_filtered(ex: Exchange) -> list[Problem]:
+    """event_filter of a scenario's event stream (`checks: [event_filter]`): every record of a success
+    against the `filters` its request sent."""
+    if not 200 <= ex.status < 300:
+        return []
+    records, _ = parse_json_records(ex.body)  # records that are not JSON are body_schema's finding
+    return event_filter([r for r in records if isinstance(r, dict)], request_filters(ex))
+
+
+# Checks a scenario names in `checks:` (conformance/scenarios.py), each judging one response.
+SCENARIO_CHECKS: dict[str, Callable[[Exchange], list[Problem]]] = {"event_filter": events_filtered}
 
 
 def _label_matches(attrs: dict[str, Any], spec: str) -> bool:

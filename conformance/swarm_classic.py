@@ -1,10 +1,13 @@
-"""The classic Swarm manager's documented deviations: the profile as data, and one check per deviation.
+"""The classic Swarm manager's deviations: the profile as data, and one check per deviation.
 
 The profile is schemas/deviations/swarm-classic.yaml.  Each check is a pure function of what a
 test saw (parsed bodies, statuses) returning an `Observation`: "confirmed" or "not observed", plus
-what was seen.  `problems()` turns an observation into what the suite records: a confirmation is a
-problem the profile explains (a known deviation); "not observed" is a problem only when the profile
-says the manager must do it (`expected: true`), so a stale doc entry is reported but never failed.
+what was seen.  `problems()` turns an observation into what the suite records, always one problem of
+check `deviation:<id>`: a confirmation (the profile explains it: a known deviation); "not observed" of a
+behaviour the profile says the manager has (`expected: true`: unexplained, a failure); "not observed" of a
+doc-only, stale or racy entry (`expected: false`: the entry's `not_observed` form explains it, and the
+recorder shows it as state not-observed, never as a pass).  A test that could not set up what it observes
+reports "could not observe: <why>" for that deviation alone (`CouldNotObserve`).
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import Any
 
 from conformance.checks import Problem
-from conformance.expectations import kind_profile
+from conformance.expectations import kind_profile, profile_path
 
 KIND = "swarm-classic"  # its profile: schemas/deviations/swarm-classic.yaml
 CONFIRMED = "confirmed"
 NOT_OBSERVED = "not observed"
+COULD_NOT_OBSERVE = "could not observe"
+NOT_OBSERVED_STATE = "not-observed"  # the recorder state of a doc-only deviation looked for and not seen
 UNSPECIFIED_IPS = ("", "0.0.0.0", "::")
 
 
@@ -35,6 +41,18 @@ class Deviation:
     source: str
     expected: bool
     how: str
+    operations: tuple[str, ...] = ()  # every operation the entry is about (`operation` is the first)
+
+
+class CouldNotObserve(RuntimeError):
+    """What a deviation test needed could not be set up: the deviation is neither confirmed nor refuted.
+
+    Raised from the test's call phase (not a fixture), so it is that one test's error and no other's."""
+
+    def __init__(self, deviation_id: str, why: str):
+        super().__init__(f"{COULD_NOT_OBSERVE}: {why} (deviation {deviation_id})")
+        self.deviation_id = deviation_id
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -69,7 +87,7 @@ def deviations() -> dict[str, Deviation]:
         ops = raw["operations"]
         out[raw["id"]] = Deviation(raw["id"], raw["observe"], ops if isinstance(ops, str) else ops[0], raw["check"],
                                    str(raw.get("field", "")), str(raw.get("source", "")), bool(raw.get("expected")),
-                                   str(raw.get("how", "")))
+                                   str(raw.get("how", "")), (ops,) if isinstance(ops, str) else tuple(ops))
     return out
 
 
@@ -82,13 +100,26 @@ def unsupported_reason(operation: str, profile: dict[str, Any]) -> str | None:
 
 
 def problems(deviation: Deviation, observation: Observation) -> list[Problem]:
-    """What to record: a confirmation (explained by the profile) or an expected behaviour not observed."""
+    """What to record: one problem, a confirmation, an expected behaviour not observed, or a doc-only
+    (`expected: false`) one not observed; the profile's `message` and `not_observed` forms say which of them
+    it explains (see the module docstring)."""
     if observation.confirmed:
         return [Problem(deviation.check, f"{CONFIRMED}: {observation.seen}")]
     if deviation.expected:
         return [Problem(deviation.check, f"{NOT_OBSERVED}: {observation.seen} (the profile says the classic "
                                          f"manager does this: {deviation.source})")]
-    return []
+    return [Problem(deviation.check, f"{NOT_OBSERVED}: {observation.seen} (doc-only, stale or racy entry: "
+                                     "not seen here)")]
+
+
+@cache
+def requires_kind(module: str) -> str | None:
+    """The target kind a deviation suite belongs to: the kind whose profile names `module` in `suite:`."""
+    for path in sorted(profile_path(KIND).parent.glob("*.yaml")):
+        suite = kind_profile(path.stem).get("suite")
+        if module and suite and str(suite) == module:
+            return path.stem
+    return None
 
 
 # --- one check per deviation ------------------------------------------------------------------
@@ -225,6 +256,120 @@ def swarm_mode_routes_404(statuses: dict[str, int]) -> Observation:
                 f"not 404: {others} (404: {[p for p, s in statuses.items() if s == 404]})")
 
 
+# --- found by the generic tests on a v1.2.9 manager (SOURCE.md, tag v1.2.9 section) ----------------
+
+def _text(excerpt: str, limit: int = 160) -> str:
+    return repr(excerpt[:limit])
+
+
+def errors_text_plain(status: int, media_type: str, excerpt: str) -> Observation:
+    ok = status >= 400 and media_type == "text/plain"
+    return _obs(ok, f"an error the manager writes itself (a name conflict on create): HTTP {status}, Content-Type "
+                    f"{media_type or '(none)'!r}, body {_text(excerpt)}")
+
+
+def manager_500(what: str, status: int, engine_status: int, excerpt: str) -> Observation:
+    """An engine error on a call the manager makes itself comes back as 500 (the Engine says `engine_status`)."""
+    return _obs(status == 500, f"{what}: HTTP {status} (an Engine answers {engine_status}): {_text(excerpt)}")
+
+
+def create_no_warnings(status: int, body: Any) -> Observation:
+    keys = sorted(body) if isinstance(body, dict) else None
+    ok = status == 201 and isinstance(body, dict) and "Id" in body and "Warnings" not in body
+    return _obs(ok, f"container create answered HTTP {status} with keys {keys}")
+
+
+def version_prefix_unchecked(statuses: dict[str, int]) -> Observation:
+    """`statuses`: prefix -> status of GET <prefix>/version, for prefixes an Engine refuses (400)."""
+    accepted = {prefix: status for prefix, status in statuses.items() if status == 200}
+    return _obs(bool(statuses) and accepted == statuses,
+                "GET /version at " + ", ".join(f"{prefix} -> {status}" for prefix, status in statuses.items()))
+
+
+def events_until_integer(status: int, media_type: str, excerpt: str) -> Observation:
+    ok = status == 400 and "strconv.ParseInt" in excerpt
+    return _obs(ok, f"/events?until=<seconds.fraction>: HTTP {status}, Content-Type {media_type or '(none)'!r}, "
+                    f"body {_text(excerpt)}")
+
+
+def _json_values(body: bytes) -> tuple[list[tuple[int, int]], str]:
+    """(start, end) offsets of the JSON values written one after the other in `body`, and what stopped the scan."""
+    decoder = json.JSONDecoder()
+    text = body.decode("utf-8", "replace")
+    spans, index = [], 0
+    while index < len(text):
+        while index < len(text) and text[index] in " \t\r\n\x1e":
+            index += 1
+        if index >= len(text):
+            break
+        try:
+            _, end = decoder.raw_decode(text, index)
+        except ValueError:
+            return spans, f"not JSON at byte {index}: {text[index:index + 40]!r}"
+        spans.append((index, end))
+        index = end
+    return spans, ""
+
+
+def events_no_separator(body: bytes) -> Observation:
+    spans, error = _json_values(body)
+    if len(spans) < 2:
+        return _obs(False, f"{len(spans)} event objects in the window ({error or 'need two to see a separator'}): "
+                           f"{body[:120]!r}")
+    joined = sum(1 for (_, end), (start, _) in zip(spans, spans[1:], strict=False) if start == end)
+    return _obs(joined == len(spans) - 1 and not error,
+                f"{len(spans)} event objects, {joined} of {len(spans) - 1} boundaries without a separator"
+                + (f"; then {error}" if error else ""))
+
+
+def exec_start_cache_404(attempts: list[tuple[int, str]]) -> Observation:
+    """`attempts`: (status, body) of exec starts sent right after their exec was created."""
+    missed = [(status, body) for status, body in attempts if status == 404 and "not found" in body]
+    statuses = sorted({status for status, _ in attempts})
+    if missed:
+        return _obs(True, f"exec start right after create: 404 {_text(missed[0][1])} in {len(missed)} of "
+                          f"{len(attempts)} tries")
+    return _obs(False, f"exec start right after create: statuses {statuses} in {len(attempts)} tries, no 404")
+
+
+def exec_start_tunnel(start_status: int, same_connection: Any, fresh_connection: Any) -> Observation:
+    """/version bodies: on the connection of a plain exec start (sent there on purpose), and on a fresh one."""
+    def version_of(body: Any) -> str:
+        return str(body.get("Version")) if isinstance(body, dict) else f"no JSON ({_short(body, 80)})"
+    same, fresh = version_of(same_connection), version_of(fresh_connection)
+    ok = fresh.startswith("swarm/") and not same.startswith("swarm/") and isinstance(same_connection, dict)
+    return _obs(ok, f"plain exec start answered HTTP {start_status}; then GET /version on that connection: "
+                    f"Version {same!r}; on a new connection: {fresh!r}")
+
+
+def network_disconnect_204(status: int, excerpt: str) -> Observation:
+    return _obs(status == 204, f"network disconnect answered HTTP {status} (an Engine answers 200)"
+                               + (f": {_text(excerpt)}" if excerpt else ""))
+
+
+def ping_no_experimental_header(status: int, headers: dict[str, str]) -> Observation:
+    names = sorted(headers)
+    lower = {k.lower() for k in headers}
+    ok = status == 200 and "docker-experimental" not in lower
+    return _obs(ok, f"GET /_ping: HTTP {status}, headers {names}")
+
+
+def ping_head_404(status: int, headers: dict[str, str]) -> Observation:
+    return _obs(status == 404, f"HEAD /_ping: HTTP {status}, headers {sorted(headers)}")
+
+
+def node_scoped_volume_names(requested: str, create_status: int, created: Any, listed: list[str],
+                             get_statuses: dict[str, int]) -> Observation:
+    """A volume created as "<node>/<name>": the response, GET /volumes, and GET by either form."""
+    node, _, bare = requested.partition("/")
+    created_name = created.get("Name") if isinstance(created, dict) else None
+    ok = (create_status == 201 and created_name == bare and requested in listed
+          and bool(get_statuses) and all(status == 200 for status in get_statuses.values()))
+    mine = [name for name in listed if name.endswith("/" + bare) or name == bare]
+    return _obs(ok, f"create {requested!r}: HTTP {create_status}, Name {created_name!r}; GET /volumes lists {mine}; "
+                    + ", ".join(f"GET /volumes/{ref} -> {status}" for ref, status in get_statuses.items()))
+
+
 # Paths the swarm-mode-routes-404 check probes: GET only, nothing changes whatever the target is.
 UNSUPPORTED_PROBES = ("/swarm", "/nodes", "/services", "/tasks", "/secrets", "/configs", "/plugins", "/system/df")
 
@@ -232,5 +377,8 @@ CHECKS: dict[str, Callable[..., Observation]] = {
     fn.__name__: fn for fn in (
         version_shape, info_system_status, node_field, node_field_doc_keys, inspect_hostip_node_ip,
         list_hostip_node_ip, list_node_prefixed_names, list_hides_swarm_image, images_node_filter,
-        image_import_404, cpushares_as_cores, registry_auth_on_create, swarm_mode_routes_404)
+        image_import_404, cpushares_as_cores, registry_auth_on_create, swarm_mode_routes_404,
+        errors_text_plain, manager_500, create_no_warnings, version_prefix_unchecked, events_until_integer,
+        events_no_separator, exec_start_cache_404, exec_start_tunnel, network_disconnect_204,
+        ping_no_experimental_header, ping_head_404, node_scoped_volume_names)
 }

@@ -11,6 +11,7 @@ import docker.errors
 import requests
 from docker.tls import TLSConfig
 
+from conformance.exchange import guard_hijacks
 from conformance.redact import redact_text
 
 FAKE_PREFIX = "fake"
@@ -109,10 +110,12 @@ def open_client(config: TargetConfig, url: str | None = None, version: str = "1.
     """A docker SDK APIClient (a requests.Session with the right transport); no request sent yet.
 
     A fixed version avoids the SDK's own /version probe.  The suite's checked requests build
-    their /vX.Y paths themselves; `version` only matters for SDK calls (preconditions).
+    their /vX.Y paths themselves; `version` only matters for SDK calls (preconditions).  A connection that
+    was hijacked or upgraded is never pooled again (conformance.exchange.guard_hijacks).
     """
     try:
-        return docker.APIClient(base_url=url or config.url, tls=config.tls, version=version, timeout=config.timeout)
+        return guard_hijacks(docker.APIClient(base_url=url or config.url, tls=config.tls, version=version,
+                                              timeout=config.timeout))
     except docker.errors.DockerException as exc:
         raise TargetError(f"cannot open {redact_url(url or config.url)}: {exc}") from exc
 

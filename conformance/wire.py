@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from docker.tls import TLSConfig
 
-from conformance.exchange import Exchange
+from conformance.exchange import Exchange, hijacks
 from conformance.target import TargetConfig, TargetError, redact_url
 
 HEAD_LIMIT = 64 * 1024
@@ -116,13 +116,19 @@ def connect(config: TargetConfig, url: str, timeout: float = 10.0) -> tuple[sock
 
 
 class Conn:
-    """A socket with a read buffer; every read has a deadline and a byte limit."""
+    """A socket with a read buffer; every read has a deadline and a byte limit.
+
+    Once a request on it hijacked or upgraded the connection (`handed_over` says which), `request` refuses
+    to send another one: what the connection is after a hijack is up to the target (a classic Swarm manager
+    turns it into a raw tunnel to a node's engine), so each such exchange has a connection of its own.
+    """
 
     def __init__(self, sock: socket.socket, host: str = "docker"):
         self.sock = sock
         self.host = host
         self.buffer = b""
         self.closed_by_peer = False
+        self.handed_over = ""  # "<METHOD> <path> -> <status>" of the exchange that hijacked it
 
     def close(self) -> None:
         try:
@@ -327,10 +333,18 @@ def to_exchange(op_id: str, version: str, method: str, path: str, headers: dict[
 
 def request(conn: Conn, op_id: str, version: str, method: str, path: str, *, headers: dict[str, str] | None = None,
             body: bytes | None = None, limits: Limits = Limits(), read_body_too: bool = True) -> RawExchange:
-    """Send one request on `conn` and read the head (and the body unless told not to)."""
+    """Send one request on `conn` and read the head (and the body unless told not to).
+
+    WireError when an earlier request hijacked or upgraded `conn`: open a new connection for this one.
+    """
+    if conn.handed_over:
+        raise WireError(f"refusing {method} {path}: the connection was hijacked by {conn.handed_over}; "
+                        "a hijacked or upgraded connection is never reused (open a new one)")
     send_headers = dict(headers or {})
     conn.send(build_request(method, path, conn.host, send_headers, body))
     head, head_read = read_head(conn, limits)
+    if hijacks(method, path, send_headers, head.status if head else 0, dict(head.headers) if head else None):
+        conn.handed_over = f"{method} {path} -> {head.status if head else 'no answer'}"
     if head is None:
         return RawExchange(None, head_read, to_exchange(op_id, version, method, path, send_headers, body, None,
                                                         head_read))

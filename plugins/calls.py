@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conformance import skips
 from conformance.checks import Problem, merge_problems, run_checks, status_expected
 from conformance.exchange import EngineClient, Exchange, expand_path
 from conformance.recorder import USER_PROPERTY, Finding, classify, outcome_for
@@ -41,7 +42,7 @@ class EngineCall:
     def operation(self, op_id: str) -> Operation:
         op = self.spec.operation(op_id)
         if op is None:
-            pytest.skip(f"{op_id} is not in the API {self.version} spec")
+            skips.skip(skips.NOT_IN_SPEC, f"{op_id} is not in the API {self.version} spec")
         return op
 
     def send(self, op_id: str, path_params: dict[str, Any] | None = None, **kwargs: Any) -> tuple[Operation, Exchange]:
@@ -126,5 +127,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def engine(request: pytest.FixtureRequest, api_version: str) -> EngineCall:
     state = get_state(request.config)
     if state is None:
-        pytest.skip("the conformance session is not active")
+        skips.skip(skips.PRECONDITION, "the conformance session is not active")
     return EngineCall(state, api_version, request.node)

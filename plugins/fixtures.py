@@ -20,6 +20,7 @@ import docker.errors
 import pytest
 import requests
 
+from conformance import skips
 from conformance.cleanup import RUN_LABEL, Selector, release_network, remove_labelled
 from conformance.scenarios import tar_bytes
 from plugins.safety import registries, skip_reason
@@ -33,7 +34,7 @@ NOT_FOUND = (docker.errors.NotFound,)
 def _state(request: pytest.FixtureRequest) -> SuiteState:
     state = get_state(request.config)
     if state is None:
-        pytest.skip("the conformance session is not active")
+        skips.skip(skips.PRECONDITION, "the conformance session is not active")
     return state
 
 
@@ -270,9 +271,9 @@ def exec_tty(request: pytest.FixtureRequest, tty_container: str) -> str:
 
 
 def _requires(request: pytest.FixtureRequest, *needs: str) -> None:
-    reason = skip_reason(request.config, needs)
-    if reason:
-        pytest.skip(reason)
+    missing = skip_reason(request.config, needs)
+    if missing:
+        skips.skip(*missing)
 
 
 @pytest.fixture

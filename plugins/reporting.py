@@ -294,6 +294,7 @@ class ReportingPlugin:
             "options": suite_options(self.config),
             "counts": {"cells": matrix.counts(self.doc), "scenarios": scenarios, "tests": tests},
             "cells_by_tag": matrix.counts(self.doc, "tag"),
+            "skips_by_category": matrix.skip_counts(self.doc),
             "excuses": self.excuses,
             "deviations_not_observed": [e for e in self.excuses["stale"] if e["state"] == "known-deviation"],
             "artefacts": [p.name for p in self.written],

@@ -16,9 +16,9 @@ import docker
 import docker.errors
 import pytest
 
-from conformance import coverage
+from conformance import coverage, skips
 from conformance.cleanup import RUN_LABEL, Selector, remove_labelled
-from conformance.expectations import load_ineligible
+from conformance.expectations import kind_profile, load_ineligible, profile_label
 from conformance.redact import register_secret
 from plugins.parametrize import missing_scenarios
 from plugins.session import SuiteState, get_state
@@ -80,8 +80,23 @@ def is_swarm_manager(swarm: dict[str, Any]) -> bool:
     return swarm.get("LocalNodeState") == "active" and bool(swarm.get("ControlAvailable"))
 
 
-def capabilities(config: pytest.Config) -> dict[str, str | None]:
-    """requirement -> None when this session provides it, else the skip reason (computed once per process)."""
+Missing = tuple[str, str]  # (skip category of conformance/skips.py, reason)
+
+
+def target_lacks(state: SuiteState | None) -> dict[str, str]:
+    """Capabilities the target declares it lacks, capability -> why: the `lacks:` mapping of its kind's
+    profile (schemas/deviations/<kind>.yaml), then what the running target itself declares (`lacks`)."""
+    if state is None:
+        return {}
+    profile = kind_profile(state.target.kind).get("lacks") or {}
+    if not isinstance(profile, dict):
+        raise pytest.UsageError(f"{profile_label(state.target.kind)}: `lacks:` must map capability -> reason")
+    declared = getattr(state.fake, "lacks", None) or {}
+    return {str(k): f"{v} ({profile_label(state.target.kind)})" for k, v in profile.items()} | dict(declared)
+
+
+def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
+    """requirement -> None when this session provides it, else (skip category, reason) (computed once per process)."""
     cached = config.stash.get(CAPABILITIES_KEY, None)
     if cached is not None:
         return cached
@@ -91,32 +106,37 @@ def capabilities(config: pytest.Config) -> dict[str, str | None]:
     node_state = swarm.get("LocalNodeState", "unknown")
     manager = is_swarm_manager(swarm)
     kind = state.target.kind if state else "unknown"
-    caps: dict[str, str | None] = {
-        "global-changes": None if state and state.allow_global_changes else
-        "changes the whole engine (swarm, plugins, unfiltered prune): run with --allow-global-changes",
-        "registry": None if reg.open else "needs a registry the engine can reach: pass --registry HOST:PORT "
-                                           "(scripts/registry-up starts one)",
-        "registry-auth": "the embedded fake does not check registry credentials (no registry stands behind it)"
-        if state and state.fake is not None else None if reg.auth and reg.user and reg.password is not None else
-        "needs a registry with basic auth: pass --registry-auth HOST:PORT --registry-user U --registry-password P",
-        "swarm-manager": None if manager else f"needs a swarm manager (this node's swarm state: {node_state})",
-        "not-swarm-manager": None if not manager else "needs a node that is not a swarm manager (this one is)",
+    caps: dict[str, Missing | None] = {
+        "global-changes": None if state and state.allow_global_changes else (skips.NOT_OPTED_IN,
+        "changes the whole engine (swarm, plugins, unfiltered prune): run with --allow-global-changes"),
+        "registry": None if reg.open else (skips.NEEDS_CAPABILITY, "needs a registry the engine can reach: pass "
+                                           "--registry HOST:PORT (scripts/registry-up starts one)"),
+        "registry-auth": None if reg.auth and reg.user and reg.password is not None else (skips.NEEDS_CAPABILITY,
+        "needs a registry with basic auth: pass --registry-auth HOST:PORT --registry-user U --registry-password P"),
+        "swarm-manager": None if manager else
+        (skips.PRECONDITION, f"needs a swarm manager (this node's swarm state: {node_state})"),
+        "not-swarm-manager": None if not manager else
+        (skips.PRECONDITION, "needs a node that is not a swarm manager (this one is)"),
         "swarm-inactive": None if node_state == "inactive" else
-        f"needs a node outside any swarm (this node's swarm state: {node_state})",
-        "docker-engine": None if kind == "docker" else f"relies on Docker Engine behaviour (target kind: {kind})",
-        "image-index": None if config.getoption("--image-index") else
-        "needs an image index the engine can reach (Docker Hub by default): pass --image-index",
+        (skips.PRECONDITION, f"needs a node outside any swarm (this node's swarm state: {node_state})"),
+        "docker-engine": None if kind == "docker" else
+        (skips.NEEDS_CAPABILITY, f"relies on Docker Engine behaviour (target kind: {kind})"),
+        "image-index": None if config.getoption("--image-index") else (skips.NEEDS_CAPABILITY,
+        "needs an image index the engine can reach (Docker Hub by default): pass --image-index"),
     }
+    for need, why in target_lacks(state).items():
+        caps[need] = (skips.NEEDS_CAPABILITY, f"the target lacks {need}: {why}")
     config.stash[CAPABILITIES_KEY] = caps
     return caps
 
 
-def skip_reason(config: pytest.Config, requires: tuple[str, ...]) -> str | None:
+def skip_reason(config: pytest.Config, requires: tuple[str, ...]) -> Missing | None:
+    """(skip category, reason) for the first requirement this session does not provide; None when all are."""
     caps = capabilities(config)
     for need in requires:
-        reason = caps.get(need, f"requires {need}, which this session does not provide")
-        if reason:
-            return reason
+        missing = caps.get(need, (skips.NEEDS_CAPABILITY, f"requires {need}, which this session does not provide"))
+        if missing:
+            return missing
     return None
 
 

@@ -7,6 +7,7 @@ The cases are built from the data itself, so a new entry is covered without a ne
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,23 @@ def test_pointers_are_checked_against_the_schema(tmp_path: Path, pointer: str, w
     book = ExpectationBook(load_expectations(path, "known-deviation"))
     with pytest.raises(ExpectationsError, match=why):
         book.validate(SpecCatalog())
+
+
+def _mixes_5xx(statuses: list[int]) -> bool:
+    return any(s >= 500 for s in statuses) and any(s < 500 for s in statuses)
+
+
+def test_no_scenario_accepts_a_5xx_beside_another_status() -> None:
+    """A 500 is never a pass: an expectation is one outcome the spec declares, so no scenario (data or suite
+    code) accepts a 5xx alongside a 2xx or 4xx."""
+    from conformance.scenarios import load_scenarios
+
+    mixed = [f"{op}/{sc.name}: {sc.expect}" for op, items in load_scenarios().items() for sc in items
+             if _mixes_5xx(list(sc.expect))]
+    suites = Path(__file__).resolve().parent.parent / "suites"
+    for path in sorted(suites.glob("*.py")):
+        text = path.read_text()
+        positional = r"engine\.check\([^()]*\(((?:\d{3}, ?)+\d{3}),?\)\)"
+        lists = re.findall(r"expect=\[([0-9, ]+)\]", text) + re.findall(positional, text)
+        mixed += [f"{path.name}: [{found}]" for found in lists if _mixes_5xx([int(s) for s in found.split(",")])]
+    assert not mixed, mixed

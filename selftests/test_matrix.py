@@ -46,7 +46,8 @@ def sample() -> dict[str, Any]:
         outcome("ContainerList", "1.40", "pass"), outcome("ContainerList", "1.40", "fail", "bad-filters"),
         outcome("ContainerList", "1.41", "pass"), outcome("ContainerList", "1.41", "known-deviation", "bad-filters"),
         outcome("SystemPing", "1.40", "pass"),
-        outcome("SystemPing", "1.41", "skip", reason="changes the whole engine: run with --allow-global-changes"),
+        outcome("SystemPing", "1.41", "skip",
+                reason="[not opted in] changes the whole engine: run with --allow-global-changes"),
     ])
 
 
@@ -76,12 +77,27 @@ def test_passing_entries_drop_their_exchange() -> None:
 
 
 @pytest.mark.parametrize("reason, category", [
-    ("changes the whole engine: run with --allow-global-changes", "not opted in"),
-    ("ContainerFoo is not in the API 1.25 spec", "unsupported by target"),
-    ("needs a registry the engine can reach: pass --registry HOST:PORT", "precondition missing"),
+    ("[not opted in] changes the whole engine: run with --allow-global-changes", "not opted in"),
+    ("[not in spec version] ContainerFoo is not in the API 1.25 spec", "not in spec version"),
+    ("[unsupported by target] SwarmInit: no swarm-mode routes", "unsupported by target"),
+    ("[needs capability] needs a registry the engine can reach: pass --registry HOST:PORT", "needs capability"),
+    # Untyped prose is never guessed from: whatever it says, it is "precondition missing".
+    ("ContainerFoo is not in the API 1.25 spec", "precondition missing"),
+    ("changes the whole engine: run with --allow-global-changes", "precondition missing"),
+    ("[no such category] x", "precondition missing"),
 ])
 def test_skip_categories(reason: str, category: str) -> None:
     assert matrix.skip_category(reason) == category
+
+
+def test_skip_cells_are_counted_by_their_typed_category() -> None:
+    doc = matrix.build(results([
+        outcome("SystemPing", "1.41", "skip", reason="[not opted in] run with --allow-global-changes"),
+        outcome("ContainerList", "1.41", "skip", reason="[not in spec version] a parameter is not in the 1.41 spec"),
+        outcome("ContainerList", "1.40", "skip", reason="[not in spec version] a parameter is not in the 1.40 spec"),
+    ]), SPEC_OPS, {"ImagePrune": "engine-wide effect"})
+    assert matrix.skip_counts(doc) == {"not in spec version": 2, "not opted in": 1, "not covered": 1}
+    assert "Skipped cells by category: not in spec version 2, not opted in 1, not covered 1" in render.to_markdown(doc)
 
 
 def test_merge_puts_targets_side_by_side() -> None:

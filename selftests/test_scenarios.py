@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import inspect
 import io
+import re
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 import plugins.fixtures
+from conformance.cleanup import FOUND_BY_RUN_NAME
+from conformance.exchange import Exchange
 from conformance.expectations import load_ineligible
 from conformance.scenarios import (
     KNOWN_REQUIRES,
+    Retry,
     ScenarioError,
     load_scenarios,
     render,
@@ -22,6 +27,7 @@ from conformance.scenarios import (
 )
 from conformance.spec import SpecCatalog
 from plugins.parametrize import missing_scenarios
+from plugins.safety import PRUNE_OPERATIONS
 
 CATALOG = SpecCatalog()
 SCENARIOS = load_scenarios()
@@ -89,15 +95,80 @@ def test_created_objects_carry_the_run_label_or_a_run_name(version: str) -> None
             query, body = shape_for_version(spec, op, s.query, s.body)
             labelled, named = _marks([query, body, s.body_tar])
             of_own_image = any(n.startswith(("own_image", "pushed_image")) for n in s.needs)  # labelled already
-            assert labelled or of_own_image or (op_id in ("ImageCreate", "PluginCreate") and named), (op_id, s.name)
-            if op_id == "ImageTag":
-                assert "own_image" in s.needs, "tag only this run's labelled images, never the test image"
+            by_name = op.tag in FOUND_BY_RUN_NAME and named  # the sweep finds these by their run name
+            assert labelled or of_own_image or by_name, (op_id, s.name)
+            # An object a creating request starts from is this run's, never the shared test image.
+            assert "{image}" not in yaml.safe_dump(s.path), (op_id, s.name, "acts on the shared test image")
 
 
-def test_prunes_are_limited_to_the_run_label() -> None:
-    for op in ("ContainerPrune", "ImagePrune", "NetworkPrune", "VolumePrune", "BuildPrune"):
+def test_the_prune_guard_knows_every_prune_of_the_spec() -> None:
+    prunes = {op.id for v in CATALOG.versions for op in CATALOG.get(v).operations.values()
+              if op.method.upper() == "POST" and op.path.endswith("/prune")}
+    assert prunes == set(PRUNE_OPERATIONS)
+
+
+def test_prunes_are_limited_to_the_run_label_and_wait_for_a_running_prune() -> None:
+    for op in PRUNE_OPERATIONS:
         for s in SCENARIOS[op]:
             assert "{run.label}" in s.query.get("filters", {}).get("label", []), (op, s.name)
+            # The Engine runs one prune of a kind at a time: 409 "a prune operation is already running".
+            assert s.retry is not None and (s.retry.status, s.retry.message) == (409, "already running"), (op, s.name)
+
+
+class _Engine:
+    """Answers the statuses given in turn (the runner's view of an engine)."""
+
+    def __init__(self, *answers: tuple[int, bytes]) -> None:
+        self.answers = list(answers)
+        self.sent = 0
+
+    def send(self, op_id: str, path: dict, **kwargs: object) -> tuple[str, Exchange]:
+        status, body = self.answers[min(self.sent, len(self.answers) - 1)]
+        self.sent += 1
+        return op_id, Exchange(op_id, "1.41", "POST", "/x", {}, None, status=status, body=body)
+
+
+def test_the_runner_retries_as_the_scenario_data_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    from suites import test_operations as runner
+
+    monkeypatch.setattr(runner.time, "sleep", lambda seconds: None)
+    busy = (409, b'{"message":"a prune operation is already running"}')
+    prune = SCENARIOS["ContainerPrune"][0]
+    engine = _Engine(busy, busy, (200, b"{}"))
+    assert runner.send(engine, prune, {}, {})[1].status == 200 and engine.sent == 3
+    engine = _Engine(busy)
+    assert runner.send(engine, prune, {}, {})[1].status == 409 and engine.sent == prune.retry.attempts
+    # No `retry` in the data: one send, whatever the answer (the runner knows no operation names).
+    unretried = replace(prune, retry=None)
+    engine = _Engine(busy, (200, b"{}"))
+    assert runner.send(engine, unretried, {}, {})[1].status == 409 and engine.sent == 1
+    other = replace(prune, retry=Retry(503, "busy", 2, 0.0))
+    engine = _Engine(busy, (200, b"{}"))
+    assert runner.send(engine, other, {}, {})[1].status == 409 and engine.sent == 1
+
+
+def test_the_runner_names_no_operation() -> None:
+    source = (Path(__file__).resolve().parent.parent / "suites" / "test_operations.py").read_text()
+    every = {op for v in CATALOG.versions for op in CATALOG.get(v).operations}
+    assert {op for op in every if re.search(rf"\b{op}\b", source)} == set()
+
+
+@pytest.mark.parametrize("retry, error", [
+    ("{status: 409}", "retry needs exactly"),
+    ("{status: 409, message: x, attempts: 0, wait: 1}", "bad"),
+    ("{status: '409', message: x, attempts: 2, wait: 1}", "bad status"),
+    ("{status: 409, message: x, attempts: 2, wait: 1, extra: 1}", "retry needs exactly"),
+])
+def test_malformed_retry_is_rejected(tmp_path: Path, retry: str, error: str) -> None:
+    (tmp_path / "x.yaml").write_text(f"ContainerPrune:\n  - retry: {retry}\n")
+    with pytest.raises(ScenarioError, match=error):
+        load_scenarios(tmp_path)
+
+
+def test_unknown_scenario_checks_are_rejected(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("SystemEvents:\n  - checks: [no_such_check]\n")
+    with pytest.raises(ScenarioError, match="unknown checks"):
+        load_scenarios(tmp_path)
 
 
 def test_engine_wide_operations_need_global_changes() -> None:

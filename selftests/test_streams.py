@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+import yaml
 
 from conformance import streams as st
+from conformance.exchange import Exchange
 from conformance.fake.build import context_tar as make_tar
+from conformance.scenarios import load_scenarios
 
 
 def frame(stream: int, payload: bytes) -> bytes:
@@ -145,6 +151,76 @@ def test_event_sequence_and_filter() -> None:
     assert "does not match filter container=['c1']" in messages(st.event_filter(stray, {"container": ["c1"]}))
     assert "filter label" in messages(st.event_filter([event("start", k="v")], {"label": ["k=w"]}))
     assert "filter event" in messages(st.event_filter(events, {"event": ["start"]}))
+
+
+def test_event_filter_refuses_a_key_it_cannot_check() -> None:
+    """An unknown key was a silent pass; now it is the suite's own error (never a verdict about the target)."""
+    with pytest.raises(ValueError, match="cannot check the filter key.*colour"):
+        st.event_filter([event("start")], {"colour": ["blue"]})
+    with pytest.raises(ValueError):
+        st.event_filter([], {"type": ["container"], "no-such-key": ["x"]})  # even with no events to judge
+
+
+def test_event_filter_knows_every_key_the_spec_documents() -> None:
+    """The keys of the SystemEvents `filters` description ("- `config=<string>` ...") in the upstream spec files."""
+    specs = sorted((Path(__file__).resolve().parents[2] / "shared" / "specs" / "engine").glob("v1.*.yaml"))
+    if not specs:
+        pytest.skip("the upstream spec files (../shared/specs/engine) are not here")
+    documented = set()
+    for path in specs:
+        spec = yaml.safe_load(path.read_text())
+        param = next(p for p in spec["paths"]["/events"]["get"]["parameters"] if p["name"] == "filters")
+        documented |= set(re.findall(r"^- `(\w+)", param["description"], re.M))
+    assert documented == set(st.EVENT_FILTER_KEYS)
+
+
+def test_every_event_filter_the_suite_sends_is_checked() -> None:
+    from suites.test_streams import EVENT_FILTERS
+
+    lifecycle = {"id": "c1", "label": "k=v"}
+    sent = {key for make in EVENT_FILTERS.values() for key in make(lifecycle)}
+    for scenario in load_scenarios()["SystemEvents"]:
+        filters = scenario.query.get("filters")
+        if isinstance(filters, dict) and all(200 <= s < 300 for s in scenario.expect):
+            assert "event_filter" in scenario.checks, f"SystemEvents {scenario.name} sends filters nothing judges"
+            sent |= set(filters)
+    assert sent and sent <= set(st.EVENT_FILTER_KEYS)
+
+
+def test_event_filter_matching_follows_the_engine() -> None:
+    ctr = event("start", actor="abcdef123456", name="web", image="busybox:latest", k="v")
+    match = [({"container": ["abcdef"]}, True), ({"container": ["web"]}, True), ({"container": ["zzz"]}, False),
+             ({"image": ["busybox"]}, True), ({"image": ["busybox:latest"]}, True), ({"image": ["alpine"]}, False),
+             ({"volume": ["abc"]}, True), ({"network": ["n1"]}, False), ({"scope": ["local"]}, False),
+             ({"label": ["k"]}, True), ({"label": {"k=v": True}}, True), ({"label": ["k=w"]}, False),
+             ({"type": []}, True)]
+    for filters, ok in match:
+        assert (st.event_filter([ctr], filters) == []) is ok, filters
+    scoped = ctr | {"scope": "local"}
+    assert st.event_filter([scoped], {"scope": ["local"]}) == []
+    image = {"Type": "image", "Action": "pull",
+             "Actor": {"ID": "sha256:1234", "Attributes": {"name": "docker.io/library/busybox:1"}}}
+    assert st.event_filter([image], {"image": ["busybox"]}) == []
+    exec_start = event("exec_start: sh -c true")
+    assert st.event_filter([exec_start], {"event": ["exec_start"]}) == []
+    assert st.event_filter([exec_start], {"event": ["start"]}) != []
+
+
+def test_events_filtered_judges_a_scenario_response_against_its_request() -> None:
+    filters = json.dumps({"type": ["container"], "label": ["k=v"]})
+    body = (json.dumps(event("start", k="v")) + "\n" + json.dumps(event("die", k="x")) + "\n").encode()
+    ex = Exchange("SystemEvents", "1.41", "GET", f"/v1.41/events?{urlencode({'filters': filters})}", {}, None,
+                  status=200, body=body)
+    found = st.SCENARIO_CHECKS["event_filter"](ex)
+    assert [p.check for p in found] == ["event_filter"] and "event 1" in found[0].message
+    ex.status = 400
+    assert st.SCENARIO_CHECKS["event_filter"](ex) == []
+
+
+def test_single_json_object_problems_are_recorded_under_its_own_check() -> None:
+    for body in (b'{"a":1}\n{"a":2}\n', b"[1]", b""):
+        _, problems = st.single_json_object(body)
+        assert problems and {p.check for p in problems} == {"single_json_object"}, body
 
 
 def test_log_timestamps() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import docker.errors
 import pytest
 
+from conformance import skips
 from conformance.exchange import expand_path
 from conformance.scenarios import tar_bytes
 from conformance.spec import Operation, Spec
@@ -136,5 +137,5 @@ def target_engine(request: pytest.FixtureRequest) -> EngineCall:
     """An EngineCall at the highest selected version, for checks about the target rather than a version."""
     state = _state(request)
     if not state.selection.run:
-        pytest.skip("no API version of the target is selected")
+        skips.skip(skips.PRECONDITION, "no API version of the target is selected")
     return EngineCall(state, state.selection.run[-1], request.node)

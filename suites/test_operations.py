@@ -12,10 +12,14 @@ from typing import Any
 
 import pytest
 
+from conformance import skips
 from conformance.checks import stream_error
+from conformance.exchange import Exchange
 from conformance.scenarios import Scenario, render, shape_for_version, tar_bytes
+from conformance.spec import Operation
+from conformance.streams import SCENARIO_CHECKS
 from plugins.calls import EngineCall
-from plugins.safety import PRUNE_OPERATIONS, skip_reason
+from plugins.safety import skip_reason
 
 # Placeholders every scenario may use, whatever its `needs`.
 ALWAYS = ("image", "labels", "missing", "name", "clock", "run")
@@ -34,9 +38,9 @@ def _body(scenario: Scenario, context: dict[str, Any],
 
 
 def test_operation(engine: EngineCall, scenario: Scenario, request: pytest.FixtureRequest) -> None:
-    reason = skip_reason(request.config, scenario.requires)
-    if reason:
-        pytest.skip(reason)
+    missing = skip_reason(request.config, scenario.requires)
+    if missing:
+        skips.skip(*missing)
     # Preconditions first, so that `clock` is read after the objects (and their events) exist.
     context = {name: request.getfixturevalue(name) for name in (*scenario.needs, *ALWAYS)}
     op = engine.operation(scenario.operation)
@@ -49,15 +53,23 @@ def test_operation(engine: EngineCall, scenario: Scenario, request: pytest.Fixtu
     path = render(scenario.path, context)
     kwargs = {"query": query, "headers": headers, "json_body": json_body, "data": data,
               "read_seconds": scenario.read_seconds}
-    # The Engine runs one prune of a kind at a time, engine-wide: another run's (or worker's) prune makes
-    # ours answer 409 "a prune operation is already running". Wait for it rather than report it.
-    attempts = 10 if scenario.operation in PRUNE_OPERATIONS else 1
-    for attempt in range(1, attempts + 1):
-        op, ex = engine.send(scenario.operation, path, **kwargs)
-        if attempt == attempts or not (ex.status == 409 and b"already running" in ex.body):
-            break
-        time.sleep(0.5)
+    op, ex = send(engine, scenario, path, kwargs)
     # A scenario that expects success must get it; one that expects an error status judges the status alone.
     succeeds = all(200 <= status < 300 for status in scenario.expect)
+    extra = {name: SCENARIO_CHECKS[name](ex) for name in scenario.checks} if succeeds else {}
     engine.check(op, scenario.name, ex, scenario.expect, stream_error=stream_error(engine.spec, op, ex) if succeeds
-                 else [])
+                 else [], **extra)
+
+
+def send(engine: EngineCall, scenario: Scenario, path: dict[str, Any],
+         kwargs: dict[str, Any]) -> tuple[Operation, Exchange]:
+    """Send the scenario's request; again, as its `retry` says, while the answer is a transient state
+    (e.g. the Engine's engine-wide 409 "a prune operation is already running" while another run prunes)."""
+    retry = scenario.retry
+    attempt = 1
+    op, ex = engine.send(scenario.operation, path, **kwargs)
+    while retry is not None and attempt < retry.attempts and retry.wanted(ex.status, ex.body):
+        time.sleep(retry.wait)
+        attempt += 1
+        op, ex = engine.send(scenario.operation, path, **kwargs)
+    return op, ex

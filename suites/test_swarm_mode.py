@@ -24,6 +24,8 @@ from typing import Any
 import docker.errors
 import pytest
 
+from conformance import skips
+from conformance.exchange import Exchange
 from conformance.streams import mux_frames, stream_content_type
 from plugins.calls import EngineCall
 from plugins.fixtures import _state, unique_name
@@ -65,9 +67,10 @@ def flow(request: pytest.FixtureRequest, swarm_version: str) -> Iterator[Flow]:
     current = Flow(swarm_version)
     unsupported = unsupported_by_target("SwarmInit", state.target.kind)
     if unsupported:
-        pytest.skip(unsupported)
+        skips.skip(skips.UNSUPPORTED, unsupported)
     if not state.allow_global_changes:
-        pytest.skip("swarm mode changes the whole engine (init/leave): run with --allow-global-changes")
+        skips.skip(skips.NOT_OPTED_IN, "swarm mode changes the whole engine (init/leave): run with "
+                   "--allow-global-changes")
     yield current
     # Safety net: whatever failed in between, an engine we turned into a manager goes back to inactive,
     # and labelled objects of a pre-existing swarm are removed.
@@ -104,7 +107,17 @@ def _remove_created(state: SuiteState, current: Flow) -> None:
 
 def _needs(current: Flow) -> None:
     if not current.usable:
-        pytest.skip(current.reason or "no swarm manager: test_swarm_init did not succeed")
+        skips.skip(skips.PRECONDITION, current.reason or "no swarm manager: test_swarm_init did not succeed")
+
+
+def _body(ex: Exchange, *need: int) -> Any:
+    """The JSON body of an answer the flow needs to go on.  Another status was judged by the recorded checks
+    already (an erratum or deviation may explain it): the flow then stops with a typed skip, never an assert."""
+    wanted = need or (200,)
+    if ex.status not in wanted:
+        skips.skip(skips.PRECONDITION, f"{ex.operation} answered {ex.status}, not {' or '.join(map(str, wanted))}: "
+                   "the flow cannot go on without that answer (its checks are recorded)")
+    return ex.json()
 
 
 def _free_port() -> int:
@@ -132,40 +145,41 @@ def test_swarm_init(engine: EngineCall, flow: Flow) -> None:
     swarm = swarm_info(engine.state)
     if is_swarm_manager(swarm):
         flow.usable, flow.node_id = True, str(swarm.get("NodeID", ""))
-        pytest.skip("already a swarm manager: used as it is, SwarmInit not sent (no init, no leave)")
+        skips.skip(skips.PRECONDITION, "already a swarm manager: used as it is, SwarmInit not sent (no init, "
+                   "no leave)")
     if swarm.get("LocalNodeState") not in ("inactive", None):
         flow.reason = f"the engine is in swarm state {swarm.get('LocalNodeState')!r}, neither inactive nor a manager"
-        pytest.skip(flow.reason)
+        skips.skip(skips.PRECONDITION, flow.reason)
     flow.had_gwbridge = bool(engine.state.sdk.networks(names=[GWBRIDGE]))
     ex = engine.call("SwarmInit", json_body={"ListenAddr": f"127.0.0.1:{_free_port()}", "AdvertiseAddr": "127.0.0.1",
                                              "ForceNewCluster": False})
     flow.initiated = True
-    flow.node_id = ex.json()
+    flow.node_id = _body(ex)
     flow.usable = True
 
 
 def test_swarm_inspect_update_unlockkey(engine: EngineCall, flow: Flow) -> None:
     _needs(flow)
-    swarm = engine.call("SwarmInspect").json()
+    swarm = _body(engine.call("SwarmInspect"))
     # Sending the current spec back changes nothing, even on a swarm this run did not create.
     engine.call("SwarmUpdate", query={"version": swarm["Version"]["Index"]}, json_body=swarm["Spec"])
-    stale = engine.call("SwarmUpdate", query={"version": swarm["Version"]["Index"]}, json_body=swarm["Spec"],
-                        expect=[400, 500], scenario="stale-version")
-    assert stale.status in (400, 500)
+    # The status is judged by the recorded checks (an erratum or deviation may explain another one).
+    engine.call("SwarmUpdate", query={"version": swarm["Version"]["Index"]}, json_body=swarm["Spec"],
+                expect=[400], scenario="stale-version")
     if has(engine, "SwarmUnlockkey"):
-        key = engine.call("SwarmUnlockkey").json()
+        key = _body(engine.call("SwarmUnlockkey"))
         assert "UnlockKey" in key, key
 
 
 def test_nodes(engine: EngineCall, flow: Flow) -> None:
     _needs(flow)
-    nodes = engine.call("NodeList", query={"filters": {"role": ["manager"]}}).json()
+    nodes = _body(engine.call("NodeList", query={"filters": {"role": ["manager"]}}))
     assert any(n.get("ID") == flow.node_id for n in nodes), f"this node {flow.node_id} not in {nodes}"
-    node = engine.call("NodeInspect", {"id": flow.node_id}).json()
+    node = _body(engine.call("NodeInspect", {"id": flow.node_id}))
     spec = dict(node["Spec"])
     labelled = {**spec, "Labels": {**(spec.get("Labels") or {}), **engine.state.label}}
     engine.call("NodeUpdate", {"id": flow.node_id}, query={"version": node["Version"]["Index"]}, json_body=labelled)
-    after = engine.call("NodeInspect", {"id": flow.node_id}).json()
+    after = _body(engine.call("NodeInspect", {"id": flow.node_id}))
     # Restore the node's own labels (the flow may run on a swarm it did not create).
     engine.call("NodeUpdate", {"id": flow.node_id}, query={"version": after["Version"]["Index"]}, json_body=spec,
                 scenario="restore")
@@ -177,21 +191,21 @@ def _secret_like(engine: EngineCall, flow: Flow, kind: str, title: str) -> None:
     """Create, inspect, list, update (labels), delete one secret or config of this run."""
     _needs(flow)
     if not has(engine, f"{title}Create"):
-        pytest.skip(f"{title}Create is not in the API {engine.version} spec")
+        skips.skip(skips.NOT_IN_SPEC, f"{title}Create is not in the API {engine.version} spec")
     name = unique_name(engine.state, kind)
     data = base64.b64encode(f"dac {kind} {engine.state.run_id}".encode()).decode()
-    created = engine.call(f"{title}Create", json_body={"Name": name, "Data": data, "Labels": _labels(engine)},
-                          expect=[201]).json()
+    created = _body(engine.call(f"{title}Create", json_body={"Name": name, "Data": data, "Labels": _labels(engine)},
+                                expect=[201]), 201)
     ident = created["ID"]
     flow.created[f"{kind}s"].append(ident)
-    found = engine.call(f"{title}Inspect", {"id": ident}).json()
+    found = _body(engine.call(f"{title}Inspect", {"id": ident}))
     assert found["Spec"]["Name"] == name, found
-    listed = engine.call(f"{title}List", query={"filters": _label_filter(engine)}).json()
+    listed = _body(engine.call(f"{title}List", query={"filters": _label_filter(engine)}))
     assert ident in [s["ID"] for s in listed], listed
     if has(engine, f"{title}Update"):
         spec = {**found["Spec"], "Labels": _labels(engine, **{"com.docker-api-conformance.step": "updated"})}
         engine.call(f"{title}Update", {"id": ident}, query={"version": found["Version"]["Index"]}, json_body=spec)
-        updated = engine.call(f"{title}Inspect", {"id": ident}).json()
+        updated = _body(engine.call(f"{title}Inspect", {"id": ident}))
         assert updated["Spec"]["Labels"].get("com.docker-api-conformance.step") == "updated", updated["Spec"]
     engine.call(f"{title}Delete", {"id": ident}, expect=[204])
     flow.created[f"{kind}s"].remove(ident)
@@ -245,16 +259,16 @@ def test_services_and_tasks(engine: EngineCall, flow: Flow) -> None:
                                                "Labels": _labels(engine)},
                              "RestartPolicy": {"Condition": "none"}},
             "Mode": {"Replicated": {"Replicas": 1}}}
-    created = engine.call("ServiceCreate", json_body=spec, expect=[201]).json()
+    created = _body(engine.call("ServiceCreate", json_body=spec, expect=[201]), 201)
     ident = created["ID"]
     flow.created["services"].append(ident)
-    service = engine.call("ServiceInspect", {"id": ident}).json()
+    service = _body(engine.call("ServiceInspect", {"id": ident}))
     assert service["Spec"]["Name"] == name, service["Spec"]
-    listed = engine.call("ServiceList", query={"filters": _label_filter(engine)}).json()
+    listed = _body(engine.call("ServiceList", query={"filters": _label_filter(engine)}))
     assert ident in [s["ID"] for s in listed], listed
 
     task = _wait_running_task(engine, ident)
-    tasks = engine.call("TaskList", query={"filters": {"service": [ident]}}).json()
+    tasks = _body(engine.call("TaskList", query={"filters": {"service": [ident]}}))
     assert task["ID"] in [t["ID"] for t in tasks]
     engine.call("TaskInspect", {"id": task["ID"]})
     if has(engine, "ServiceLogs"):
@@ -265,10 +279,10 @@ def test_services_and_tasks(engine: EngineCall, flow: Flow) -> None:
     # A label-only update: no new task, so the flow stays short.
     new_spec = {**service["Spec"], "Labels": _labels(engine, **{"com.docker-api-conformance.step": "updated"})}
     engine.call("ServiceUpdate", {"id": ident}, query={"version": service["Version"]["Index"]}, json_body=new_spec)
-    updated = engine.call("ServiceInspect", {"id": ident}).json()
+    updated = _body(engine.call("ServiceInspect", {"id": ident}))
     assert updated["Spec"]["Labels"].get("com.docker-api-conformance.step") == "updated", updated["Spec"]
     engine.call("ServiceUpdate", {"id": ident}, query={"version": service["Version"]["Index"]}, json_body=new_spec,
-                expect=[400, 500], scenario="stale-version")
+                expect=[400], scenario="stale-version")
 
     engine.call("ServiceDelete", {"id": ident})
     flow.created["services"].remove(ident)
@@ -278,7 +292,7 @@ def test_services_and_tasks(engine: EngineCall, flow: Flow) -> None:
 def test_swarm_leave(engine: EngineCall, flow: Flow) -> None:
     _needs(flow)
     if not flow.initiated:
-        pytest.skip("the engine was a swarm manager before this run: it stays one (no leave)")
+        skips.skip(skips.PRECONDITION, "the engine was a swarm manager before this run: it stays one (no leave)")
     engine.call("SwarmLeave", query={"force": True})
     flow.initiated = False
     flow.usable = False

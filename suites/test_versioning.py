@@ -6,8 +6,7 @@ unknown paths run at every selected version, with the headers each version's spe
 
 from __future__ import annotations
 
-import pytest
-
+from conformance import skips
 from conformance import streams as st
 from conformance.checks import Problem, run_checks
 from conformance.versions import fmt, parse
@@ -24,7 +23,7 @@ def _rejected(target_engine: EngineCall, version: str, scenario: str, what: str)
 def test_prefix_above_max(target_engine: EngineCall) -> None:
     api_max = target_engine.state.target.api_max
     if not api_max:
-        pytest.skip("the target does not report its maximum API version")
+        skips.skip(skips.PRECONDITION, "the target does not report its maximum API version")
     major, minor = parse(api_max)
     _rejected(target_engine, fmt((major, minor + 1)), "prefix-above-max", f"/v{major}.{minor + 1} above the "
                                                                           f"target's maximum {api_max}")
@@ -33,7 +32,8 @@ def test_prefix_above_max(target_engine: EngineCall) -> None:
 def test_prefix_below_min(target_engine: EngineCall) -> None:
     api_min = target_engine.state.target.api_min
     if not api_min or parse(api_min) <= (1, 0):
-        pytest.skip(f"the target has no minimum API version above 1.0 (MinAPIVersion: {api_min})")
+        skips.skip(skips.PRECONDITION, f"the target has no minimum API version above 1.0 (MinAPIVersion: "
+                   f"{api_min})")
     major, minor = parse(api_min)
     _rejected(target_engine, fmt((major, minor - 1)), "prefix-below-min", f"/v{major}.{minor - 1} below the "
                                                                           f"target's minimum {api_min}")

@@ -18,13 +18,19 @@ from .server import FakeServer, Handler
 KINDS = ("docker", "swarm-classic")
 
 
+# What the embedded fake does not provide, whatever kind it plays: capability (a `requires:` name of
+# suites/scenarios) -> why.  plugins/safety.py skips the scenarios that require one ("needs capability").
+LACKS = {"registry-auth": "the embedded fake does not check registry credentials (no registry stands behind it)"}
+
+
 class FakeEngine:
-    """A running fake: `.url` (usable as DOCKER_HOST), `.faults` (mutable set), `.stop()`."""
+    """A running fake: `.url` (usable as DOCKER_HOST), `.faults` (mutable set), `.lacks`, `.stop()`."""
 
     def __init__(self, server: FakeServer, engine: Handler) -> None:
         self._server = server
         self.engine = engine
         self.url = server.url
+        self.lacks = dict(LACKS)  # capabilities this target declares it lacks (plugins/safety.py target_lacks)
 
     @property
     def faults(self) -> set[str]:

@@ -89,6 +89,14 @@ def _non_json_404(ctx: Ctx, response: Response) -> Response:
     return response
 
 
+def _twice(ctx: Ctx, response: Response) -> Response:
+    """A one-shot JSON body sent twice (two objects where one must come)."""
+    if response.status == 200 and not response.streaming:
+        body = bytes(response.body)  # type: ignore[arg-type]
+        response.body = body.rstrip(b"\n") + b"\n" + body
+    return response
+
+
 def _api_version_number(data: dict) -> None:
     data["ApiVersion"] = float(data.get("ApiVersion", "0"))
 
@@ -128,6 +136,8 @@ FAULTS: dict[str, Fault] = {
     "bad-ping-header": Fault("no Docker-Experimental header on /_ping", "SystemPing,SystemPingHead",
                              _drop_header("Docker-Experimental"), catches="cli_headers"),
     "events-missing-field": Fault("event records without timeNano", "SystemEvents", inline=True, catches="event_shape"),
+    "stats-two-objects": Fault("ContainerStats stream=false answers two JSON objects instead of one",
+                               "ContainerStats", _twice, catches="single_json_object"),
 }
 
 

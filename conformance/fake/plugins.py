@@ -31,7 +31,14 @@ def plugin_list(ctx: Ctx) -> Response:
     return json_response([])
 
 
-route("GET", "/plugins/privileges", "GetPluginPrivileges")(_no_registry)
+@route("GET", "/plugins/privileges", "GetPluginPrivileges")
+def plugin_privileges(ctx: Ctx) -> Response:
+    """As moby's plugin backend: an unparsable reference is an error; a plugin the registry does not have is
+    not (Privileges swallows the fetch error and answers 200 with no privileges)."""
+    remote = ctx.q("remote") or ""
+    if not remote or remote.split("@")[0].split(":")[0] != remote.split("@")[0].split(":")[0].lower():
+        raise ApiError(500, "invalid reference format: repository name must be lowercase")
+    return json_response([])
 route("POST", "/plugins/pull", "PluginPull")(_no_registry)
 
 

@@ -1,12 +1,25 @@
 """A fake classic (standalone) Docker Swarm manager in front of two fake Engine nodes.
 
-It applies the behaviour the classic-swarm code had at its archive commit (summary in
-shared/specs/swarm-classic/SOURCE.md, no code copied): "swarm/1.2.9" in /version, a SystemStatus
-node list in /info, "/<node>/<name>" container names, a `Node` object and the node's IP for
-unspecified HostIp in container inspect, containers of the `swarm` image hidden unless all=1, a
-`node` filter on /images/json, CpuShares read as CPU cores, X-Registry-Auth accepted on create,
-image import implemented, and no route for swarm mode, plugins, system df or prune (404).
-Routes SOURCE.md does not describe are passed to the first node as they are.
+It applies the behaviour of the classic-swarm code (summary in shared/specs/swarm-classic/SOURCE.md, the
+archive commit and the v1.2.9 section; no code copied): "swarm/1.2.9" in /version, a SystemStatus node list
+in /info, "/<node>/<name>" container names, a `Node` object and the node's IP for unspecified HostIp in
+container inspect, containers of the `swarm` image hidden unless all=1, a `node` filter on /images/json,
+CpuShares read as CPU cores, X-Registry-Auth accepted on create, image import implemented, no route for swarm
+mode, plugins, system df or prune (404) -- and, from the v1.2.9 section: errors it writes itself are
+text/plain; an engine error of a call it makes itself (create, remove) is 500 "Error response from daemon:
+..."; create with a missing image pulls on the node and retries once (a failed pull is 500); create answers
+exactly {"Id": ...}; any /vX.Y prefix is accepted (proxied calls keep it, so the node applies its range);
+routes it does not register (HEAD /_ping among them) are 404 "404 page not found"; GET /_ping is its own
+("OK", Api-Version only); /events ignores since and filters, parses until as an integer and writes events
+back to back; exec ids come from its own cache; a plain exec start (no Upgrade header) is proxied and then
+the connection is hijacked as well, a raw tunnel to the node's engine from then on; network disconnect
+answers 204; /info carries nulls for the lists it does not fill.
+
+Two simplifications, said here so nobody mistakes them for the manager's: the exec cache learns every
+eighth exec of a container late (the first lookup of it misses: SOURCE.md saw the miss 1 in 8 by hand,
+the fake makes it deterministic so generic tests, which create one or two execs per container, never hit
+it); and the "error chunk" SOURCE.md sees after a tunnelled exec start's output is left out (its text is
+not recorded there), so the proxied output ends with the chunked body's last chunk.
 
 Placement, as the classic scheduler does it: a container goes to the node with the fewest
 containers among those that satisfy its `constraint:<key>==<value>` environment entries (key `node`
@@ -19,7 +32,8 @@ The nodes share one registry, so an image pushed from one node can be pulled on 
 Every behaviour is switchable: put `swarm-classic:no-<deviation>` in `.faults` (names in
 DEVIATIONS) and the manager stops applying it, so a self-test can show the matching deviation test
 failing.  Other fault names go to the node engines (see conformance.fake.faults).
-The manager talks to its nodes only through `Engine.handle(Request)`, as a proxy would over HTTP.
+The manager talks to its nodes only through `Engine.handle(Request)`, as a proxy would over HTTP (and,
+for a tunnelled connection, by serving that connection's next requests with the node's `handle`).
 """
 
 from __future__ import annotations
@@ -38,7 +52,8 @@ from urllib.parse import quote, unquote, urlencode
 from .engine import Engine
 from .faults import FAULTS
 from .images import Registry
-from .wire import ApiError, Headers, Request, Response, error_response, json_bytes, json_response
+from .server import BadRequest, read_request, write_response
+from .wire import ApiError, Conn, Headers, Request, Response, error_response, json_bytes, json_response
 
 SWARM_VERSION = "swarm/1.2.9"
 SWARM_API = "1.40"  # the APIVERSION constant of the archived code
@@ -55,8 +70,31 @@ DEVIATIONS = {
     "cpushares-as-cores": "HostConfig.CpuShares is a number of CPUs, sent on as ceil(n*1024/node CPUs)",
     "registry-auth": "X-Registry-Auth is accepted on container create and passed to the node",
     "swarm-mode-routes-404": "swarm-mode, plugin, system df and prune routes answer 404",
+    # From the v1.2.9 section of SOURCE.md:
+    "text-plain-errors": "errors the manager writes itself are text/plain (the message and a newline)",
+    "engine-errors-500": "an engine error of a call the manager makes itself (create, remove) is 500 "
+                         "\"Error response from daemon: <message>\"",
+    "create-pulls-missing-image": "create with a missing image pulls it on the node and retries once; a failed "
+                                  "pull is 500 with the pull error",
+    "create-id-only": "container create answers exactly {\"Id\": ...} (no Warnings)",
+    "version-prefix-unchecked": "any /vX.Y prefix is accepted (proxied calls keep it: the node applies its range)",
+    "unknown-routes-404": "a route or method the manager does not register (HEAD /_ping) is 404 \"404 page not found\"",
+    "ping-own": "GET /_ping is the manager's own: OK, text/plain, Api-Version only (no Docker-Experimental, OSType)",
+    "events-until-integer": "/events parses until as an integer: a fraction is 400 \"strconv.ParseInt: ...\"",
+    "events-no-separator": "/events writes event objects back to back, with no separator",
+    "exec-cache": "exec ids are looked up in the manager's own cache (404 \"Exec <id> not found\" when it lags)",
+    "exec-start-tunnel": "a plain exec start is proxied, then the connection is a raw tunnel to the node's engine",
+    "network-disconnect-204": "network disconnect answers 204 (the engine says 200); its errors are 404",
+    "node-scoped-names": "networks and volumes named <node>/<name> are created on <node> as <name>; lists, GET "
+                         "and DELETE know them as <node>/<name> (GET and DELETE by the bare name too)",
+    "info-nulls": "/info leaves RegistryConfig, DriverStatus, Labels, ... null (the manager's own Info)",
 }
-_VERSIONED = re.compile(r"^/v(\d+\.\d+)(/.*)$")
+# SOURCE.md (v1.2.9): any /vX.Y prefix is accepted, and the dot of the route's pattern is not escaped, so
+# /v1x2/ is accepted too.  The unescaped dot below is that pattern, on purpose.
+_VERSIONED = re.compile(r"^/v(\d+.\d+)(/.*)$")
+_STRICT_VERSION = re.compile(r"^\d+\.\d+$")
+_UNDESCRIBED = re.compile(r"^/(session|distribution/.+/json)$")
+EXEC_CACHE_LAG = 8  # every eighth exec of a container is learnt late (SOURCE.md: "seen 1 in 8 by hand")
 # Where the scheduler keeps a container's constraints once it takes them out of its Env.
 CONSTRAINTS_LABEL = "com.docker.swarm.constraints"
 _CONSTRAINT = re.compile(r"^constraint:(?P<key>[\w.-]+)(?P<op>==~|==|!=)(?P<value>.+)$")
@@ -108,6 +146,10 @@ class SwarmClassicManager:
                            engine=Engine(min_api, top, name=f"node-{i}", registry=registry),
                            labels={"storagedriver": "overlay2", "ostype": "linux"})
                       for i in range(1, node_count + 1)]
+        self._cache_lock = threading.Lock()
+        self._execs: dict[str, Node] = {}  # exec id -> node: the manager's exec cache
+        self._exec_counts: dict[str, int] = {}  # container id -> execs created through the manager
+        self._exec_late: set[str] = set()  # exec ids whose refresh has not reached the cache yet
         self.routes: list[tuple[str, re.Pattern[str], Callable[[Request, re.Match[str]], Response]]] = [
             ("GET", re.compile(r"^/_ping$"), self._ping),
             ("GET", re.compile(r"^/version$"), self._version),
@@ -120,11 +162,11 @@ class SwarmClassicManager:
             ("*", re.compile(r"^/containers/(?P<ref>.+)/(?P<rest>archive|export|changes|top|logs|stats|attach/ws|"
                              r"kill|pause|unpause|restart|start|stop|update|wait|resize|attach|copy|exec)$"),
              self._container_proxy),
-            ("DELETE", re.compile(r"^/containers/(?P<ref>.+)$"), self._container_proxy),
+            ("DELETE", re.compile(r"^/containers/(?P<ref>.+)$"), self._container_delete),
             ("*", re.compile(r"^/exec/(?P<ref>[^/]+)/(?P<rest>json|start|resize)$"), self._exec_proxy),
             ("GET", re.compile(r"^/images/json$"), self._image_list),
-            ("GET", re.compile(r"^/images/viz$"), lambda req, m: error_response(501, "Not supported in clustering "
-                                                                                     "mode.")),
+            ("GET", re.compile(r"^/images/viz$"), lambda req, m: self._error(501, "Not supported in clustering "
+                                                                                  "mode.")),
             ("GET", re.compile(r"^/images/search$"), self._first_node),
             ("GET", re.compile(r"^/images/get$"), self._images_get),
             ("POST", re.compile(r"^/images/create$"), self._image_create),
@@ -162,17 +204,25 @@ class SwarmClassicManager:
         path = unquote(req.path)
         version = self.max_api
         found = _VERSIONED.match(path)
+        req.client_prefix = None  # type: ignore[attr-defined]  # what a proxied call sends on
         if found:
-            version = _version_tuple(found.group(1))
             path = found.group(2)
-            if version > self.max_api:
-                return self._finish(error_response(400, f"client version {found.group(1)} is too new. Maximum "
-                                                        f"supported API version is {SWARM_API}"))
+            strict = bool(_STRICT_VERSION.match(found.group(1)))
+            asked = _version_tuple(found.group(1)) if strict else self.max_api
+            if not self.applies("version-prefix-unchecked"):
+                if not strict:
+                    return self._finish(self._error(404, "404 page not found"))
+                if asked > self.max_api:
+                    return self._finish(self._error(400, f"client version {found.group(1)} is too new. Maximum "
+                                                         f"supported API version is {SWARM_API}"))
+            req.client_prefix = found.group(1)  # type: ignore[attr-defined]
+            # The manager's own calls to its nodes stay within the range both know.
+            version = max(self.min_api, min(asked, self.max_api))
         req.version = version
         req.path = path
         if _ABSENT.match(path):
             if self.applies("swarm-mode-routes-404"):
-                return self._finish(error_response(404, "page not found"))
+                return self._not_registered(req, path)
             return self.nodes[0].engine.handle(self._sub_request(req, path))
         for method, pattern, func in self.routes:
             if method not in ("*", req.method):
@@ -182,10 +232,17 @@ class SwarmClassicManager:
                 try:
                     return self._finish(func(req, match))
                 except _NotFound as exc:
-                    return self._finish(error_response(404, str(exc)))
+                    return self._finish(self._error(404, str(exc)))
                 except ApiError as exc:
-                    return self._finish(error_response(exc.status, exc.message))
-        # Routes SOURCE.md does not mention (HEAD /_ping, /session, /distribution, ...): passed to a node.
+                    return self._finish(self._error(exc.status, exc.message))
+        return self._not_registered(req, path)
+
+    def _not_registered(self, req: Request, path: str) -> Response:
+        """A route or method the manager does not register (HEAD /_ping, unknown paths).  SOURCE.md says
+        nothing of /session and /distribution (both newer than the v1.2.9 manager's API 1.30): they go to a node."""
+        if self.applies("unknown-routes-404") and not _UNDESCRIBED.match(path):
+            # The router's own NotFound: "404 page not found", text/plain, without the Api-Version header.
+            return self._error(404, "404 page not found")
         return self._finish(self.nodes[0].engine.handle(self._sub_request(req, path)))
 
     def close(self) -> None:
@@ -202,11 +259,34 @@ class SwarmClassicManager:
             response.headers["Api-Version"] = SWARM_API
         return response
 
+    def _error(self, status: int, message: str) -> Response:
+        """An error the manager writes itself: text/plain, the message and a newline (Go's http.Error), or
+        the Engine's JSON when the text-plain-errors switch is off."""
+        if not self.applies("text-plain-errors"):
+            return error_response(status, message)
+        return Response(status, message.encode() + b"\n", Headers([("Content-Type", "text/plain; charset=utf-8"),
+                                                                      ("X-Content-Type-Options", "nosniff")]))
+
+    def _daemon_error(self, answer: Response) -> Response:
+        """An engine error on a call the manager makes itself: 500 "Error response from daemon: <message>"."""
+        if not self.applies("engine-errors-500"):
+            return answer
+        body = self._json(answer)
+        message = body.get("message") if isinstance(body, dict) else answer.content().decode("utf-8", "replace")
+        return self._error(500, f"Error response from daemon: {str(message).strip()}")
+
     def _sub_request(self, req: Request, path: str, query: dict[str, list[str]] | None = None,
                      method: str | None = None, body: bytes | None = None,
-                     headers: Headers | None = None) -> Request:
-        """A request for one node: same version, headers, body and client connection, rewritten path."""
-        version = f"/v{req.version[0]}.{req.version[1]}"
+                     headers: Headers | None = None, proxied: bool | None = None) -> Request:
+        """A request for one node: same headers, body and client connection, rewritten path.
+
+        A proxied call (the client's own body and headers, or `proxied=True`) keeps the client's /vX.Y prefix,
+        so the node applies its own range to it; the manager's own calls use a version both know.
+        """
+        if proxied is None:
+            proxied = body is None and headers is None
+        prefix = getattr(req, "client_prefix", None) if proxied else None
+        version = f"/v{prefix}" if prefix else f"/v{req.version[0]}.{req.version[1]}"
         params = req.query if query is None else query
         target = version + quote(path, safe="/:@")
         if params:
@@ -234,15 +314,18 @@ class SwarmClassicManager:
                 out.headers[key] = val
         return out
 
-    def _split_node(self, ref: str) -> tuple[Node | None, str]:
-        """"node-1/name" -> (node-1, "name"); anything else -> (None, ref)."""
+    def _split_node(self, ref: str, kind: str = "containers") -> tuple[Node | None, str]:
+        """"node-1/name" -> (node-1, "name"); anything else -> (None, ref).  Network and volume names are split
+        only while the node-scoped-names behaviour applies."""
+        if kind in ("networks", "volumes") and not self.applies("node-scoped-names"):
+            return None, ref
         head, sep, tail = ref.partition("/")
         node = next((n for n in self.nodes if n.name == head), None) if sep else None
         return (node, tail) if node else (None, ref)
 
     def _locate(self, req: Request, kind: str, ref: str) -> tuple[Node, str]:
         """The node holding container/exec/network/volume `ref`, and the ref that node knows it by."""
-        node, local = self._split_node(ref)
+        node, local = self._split_node(ref, kind)
         inspect = {"containers": "/containers/{}/json", "exec": "/exec/{}/json", "networks": "/networks/{}",
                    "volumes": "/volumes/{}"}[kind]
         for candidate in [node] if node else self.nodes:
@@ -259,8 +342,10 @@ class SwarmClassicManager:
 
     # --- system -----------------------------------------------------------------------------
     def _ping(self, req: Request, match: re.Match[str]) -> Response:
-        # SOURCE.md says nothing of /_ping's headers: answer with a node's (an Engine's) own.
-        return self.nodes[0].engine.handle(self._sub_request(req, "/_ping"))
+        if not self.applies("ping-own"):
+            return self.nodes[0].engine.handle(self._sub_request(req, "/_ping"))
+        # SOURCE.md (v1.2.9): 200 "OK", text/plain, Api-Version only: no Docker-Experimental, OSType, Cache-Control.
+        return Response(200, b"OK", Headers([("Content-Type", "text/plain; charset=utf-8")]))
 
     def _version(self, req: Request, match: re.Match[str]) -> Response:
         if not self.applies("version-shape"):
@@ -297,11 +382,30 @@ class SwarmClassicManager:
                        ["  └ UpdatedAt", "2020-06-11T09:36:01Z"],
                        ["  └ ServerVersion", str(info.get("ServerVersion", ""))]]
         out["SystemStatus"] = status
+        if self.applies("info-nulls"):
+            # SOURCE.md (v1.2.9): the manager's own Info leaves these nil (null), omits Warnings and CgroupVersion
+            # and leaves ID, Driver, OSType, CgroupDriver and Swarm.LocalNodeState empty.
+            out.update({"DriverStatus": None, "RegistryConfig": None, "Labels": None, "Runtimes": None,
+                        "SecurityOptions": None, "Plugins": {"Volume": None, "Network": None, "Authorization": None,
+                                                             "Log": None},
+                        "OSType": "", "CgroupDriver": ""})
+            swarm = out.get("Swarm") if isinstance(out.get("Swarm"), dict) else {}
+            out["Swarm"] = {**swarm, "LocalNodeState": "", "RemoteManagers": None}
+            out.pop("Warnings", None)
+            out.pop("CgroupVersion", None)
         return json_response(out)
 
     def _events(self, req: Request, match: re.Match[str]) -> Response:
-        """Every node's events, merged, each with the node named in `from`, the attributes and `node`."""
-        responses = [(node, node.engine.handle(self._sub_request(req, "/events"))) for node in self.nodes]
+        """The manager's own event stream: every node's events as they come (SOURCE.md, v1.2.9: `since` and
+        `filters` are ignored), until `until`, which is parsed as an integer; each event with the node named in
+        `from`, the node.* attributes and a top-level `node`, written back to back without a separator."""
+        until = req.q("until") or ""
+        if until and self.applies("events-until-integer") and not re.fullmatch(r"[+-]?\d+", until):
+            return self._error(400, f'strconv.ParseInt: parsing "{until}": invalid syntax')
+        query = {"until": [until]} if until else {}
+        responses = [(node, node.engine.handle(self._sub_request(req, "/events", query=query, body=b"",
+                                                                 headers=Headers())))
+                     for node in self.nodes]
         failed = next((r for _, r in responses if r.status != 200), None)
         if failed is not None:
             return failed
@@ -321,7 +425,8 @@ class SwarmClassicManager:
                 if "from" in record:
                     record["from"] = f"{record['from']} node:{node.name}"
                 record["node"] = {"Name": node.name, "Id": node.id, "Addr": node.addr, "Ip": node.ip}
-                out += prefix + json_bytes(record)
+                encoded = json_bytes(record)
+                out += prefix + (encoded.rstrip(b"\n") if self.applies("events-no-separator") else encoded)
             return out
 
         chunks: queue.Queue[tuple[Node, bytes] | None] = queue.Queue()
@@ -432,7 +537,7 @@ class SwarmClassicManager:
         """The node of a local-scope network named by NetworkMode, and the name that node knows it by."""
         if ref in ("", "default", "bridge", "host", "none") or ref.startswith("container:"):
             return None
-        node, local = self._split_node(ref)
+        node, local = self._split_node(ref, "networks")
         for candidate in [node] if node else self.nodes:
             body = self._json(self._ask(candidate, req, f"/networks/{local}"))
             if isinstance(body, dict) and body.get("Scope") == "local":
@@ -441,11 +546,11 @@ class SwarmClassicManager:
 
     def _container_create(self, req: Request, match: re.Match[str]) -> Response:
         if req.headers.get("X-Registry-Auth") is not None and not self.applies("registry-auth"):
-            return error_response(400, "X-Registry-Auth is not accepted on container create")
+            return self._error(400, "X-Registry-Auth is not accepted on container create")
         body = req.json({}) or {}
         name = req.q("name") or ""
         if self._name_taken(req, name):
-            return error_response(409, f'Conflict: The name {name} is already assigned. You have to delete (or '
+            return self._error(409, f'Conflict: The name {name} is already assigned. You have to delete (or '
                                        'rename) that container to be able to assign {name} to a container again.')
         if not isinstance(body, dict):
             body = {}
@@ -470,7 +575,7 @@ class SwarmClassicManager:
         try:
             node = self._schedule(req, cores if cores_mode else 0.0, constraints)
         except _Unschedulable as exc:
-            return error_response(500, str(exc))
+            return self._error(500, str(exc))
         if cores_mode and cores > 0 and isinstance(host, dict):
             host["CpuShares"] = math.ceil(cores * 1024 / node.cpus)
             changed = True
@@ -479,7 +584,51 @@ class SwarmClassicManager:
         headers["Content-Length"] = str(len(data))
         if not self.applies("registry-auth"):
             del headers["X-Registry-Auth"]
-        return node.engine.handle(self._sub_request(req, "/containers/create", body=data, headers=headers))
+
+        def create() -> Response:
+            return node.engine.handle(self._sub_request(req, "/containers/create", body=data, headers=headers))
+        answer = create()
+        image = str(body.get("Image") or "")
+        if answer.status == 404 and image and self.applies("create-pulls-missing-image"):
+            # SOURCE.md (v1.2.9): the manager pulls the missing image on the node and tries once more.
+            failed = self._pull_on(node, req, image, headers.get("X-Registry-Auth"))
+            if failed is not None:
+                return self._error(500, failed)
+            answer = create()
+        if answer.status >= 400:
+            return self._daemon_error(answer)
+        if self.applies("create-id-only"):
+            # Exactly {"Id": "<id>"}: no Warnings, no trailing newline.
+            created = self._json(answer) or {}
+            return Response(201, json.dumps({"Id": created.get("Id")}, separators=(",", ":")).encode(),
+                            Headers([("Content-Type", "application/json")]))
+        return answer
+
+    def _pull_on(self, node: Node, req: Request, image: str, auth: str | None) -> str | None:
+        """Pull `image` on `node` as the manager does before its second create: None, or the pull's error."""
+        headers = Headers([("X-Registry-Auth", auth)] if auth else [])
+        answer = node.engine.handle(self._sub_request(req, "/images/create", query={"fromImage": [image]},
+                                                      method="POST", body=b"", headers=headers))
+        if answer.status >= 400:
+            body = self._json(answer)
+            return str(body.get("message") if isinstance(body, dict) else answer.content().decode("utf-8", "replace"))
+        for line in answer.content().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and ("error" in record or "errorDetail" in record):
+                return str(record.get("error") or (record.get("errorDetail") or {}).get("message") or "pull failed")
+        return None
+
+    def _container_delete(self, req: Request, match: re.Match[str]) -> Response:
+        """The manager removes the container itself: an engine error is 500 (remove-running among them)."""
+        try:
+            node, ident = self._locate(req, "containers", match["ref"])
+        except _NotFound:
+            raise _NotFound(f"Container {match['ref']} not found") from None
+        answer = node.engine.handle(self._sub_request(req, f"/containers/{ident}", body=b"", headers=Headers()))
+        return self._daemon_error(answer) if answer.status >= 400 else answer
 
     def _name_taken(self, req: Request, name: str) -> bool:
         return bool(name) and any(self._ask(n, req, f"/containers/{name}/json").status == 200 for n in self.nodes)
@@ -489,17 +638,63 @@ class SwarmClassicManager:
         node, ident = self._locate(req, "containers", match["ref"])
         name = (req.q("name") or "").lstrip("/")
         if self._name_taken(req, name):
-            return error_response(409, f"Conflict: The name {name} is already assigned.")
+            return self._error(409, f"Conflict: The name {name} is already assigned.")
         return node.engine.handle(self._sub_request(req, f"/containers/{ident}/rename"))
 
     def _container_proxy(self, req: Request, match: re.Match[str]) -> Response:
         node, ident = self._locate(req, "containers", match["ref"])
         rest = match.groupdict().get("rest")
-        return node.engine.handle(self._sub_request(req, f"/containers/{ident}" + (f"/{rest}" if rest else "")))
+        answer = node.engine.handle(self._sub_request(req, f"/containers/{ident}" + (f"/{rest}" if rest else "")))
+        if rest == "exec" and req.method == "POST" and answer.status == 201:
+            self._cache_exec(node, ident, str((self._json(answer) or {}).get("Id") or ""))
+        return answer
+
+    # --- exec: the manager's own cache, and the tunnel after a plain start ------------------------
+    def _cache_exec(self, node: Node, container: str, exec_id: str) -> None:
+        with self._cache_lock:
+            count = self._exec_counts.get(container, 0) + 1
+            self._exec_counts[container] = count
+            self._execs[exec_id] = node
+            if count % EXEC_CACHE_LAG == 0:
+                self._exec_late.add(exec_id)  # its refresh has not reached the cache yet
+
+    def _cached_exec(self, ref: str) -> Node:
+        """The node of exec `ref` from the manager's cache; 404 "Exec <id> not found" when it is not there (yet)."""
+        with self._cache_lock:
+            node = self._execs.get(ref)
+            if ref in self._exec_late:
+                self._exec_late.discard(ref)  # the refresh lands right after this lookup
+                node = None
+        if node is None:
+            raise _NotFound(f"Exec {ref} not found")
+        return node
 
     def _exec_proxy(self, req: Request, match: re.Match[str]) -> Response:
-        node, ident = self._locate(req, "exec", match["ref"])
-        return node.engine.handle(self._sub_request(req, f"/exec/{ident}/{match['rest']}"))
+        if self.applies("exec-cache"):
+            node, ident = self._cached_exec(match["ref"]), match["ref"]
+        else:
+            node, ident = self._locate(req, "exec", match["ref"])
+        sub = self._sub_request(req, f"/exec/{ident}/{match['rest']}")
+        if match["rest"] == "start" and not req.wants_upgrade() and self.applies("exec-start-tunnel"):
+            return self._proxy_then_tunnel(node, sub)
+        return node.engine.handle(sub)
+
+    def _proxy_then_tunnel(self, node: Node, sub: Request) -> Response:
+        """SOURCE.md (v1.2.9), a plain exec start: the manager proxies the call (the node's answer arrives as a
+        chunked body) and then hijacks the connection as well, which from then on is a raw tunnel to the node's
+        engine: the connection's next requests are served by the node, not by the manager."""
+        answer = node.engine.handle(sub)
+        headers = Headers([(k, v) for k, v in answer.headers.items()
+                           if k.lower() not in ("content-length", "transfer-encoding", "connection", "upgrade")])
+        headers["Transfer-Encoding"] = "chunked"
+
+        def tunnel(conn: Conn) -> None:
+            for chunk in _output_of(answer):
+                if chunk and not conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk)):
+                    return
+            if conn.write(b"0\r\n\r\n"):
+                _serve(conn, node.engine)
+        return Response(answer.status, b"", headers, answer.reason if answer.status != 101 else None, tunnel)
 
     def _commit(self, req: Request, match: re.Match[str]) -> Response:
         node, ident = self._locate(req, "containers", req.q("container") or "")
@@ -534,13 +729,13 @@ class SwarmClassicManager:
             ref = f"{ref}:{req.q('tag')}"  # push names the tag apart from the repository
         holders = self._holders(req, ref)
         if not holders:
-            return error_response(404, f"No such image: {match['ref']}")
+            return self._error(404, f"No such image: {match['ref']}")
         return holders[0].engine.handle(self._sub_request(req, req.path))
 
     def _image_all_holders(self, req: Request, match: re.Match[str]) -> Response:
         holders = self._holders(req, match["ref"])
         if not holders:
-            return error_response(404, f"No such image: {match['ref']}")
+            return self._error(404, f"No such image: {match['ref']}")
         answers = [n.engine.handle(self._sub_request(req, req.path)) for n in holders]
         failed = next((a for a in answers if a.status >= 400), None)
         if failed is not None or req.method != "DELETE":
@@ -574,7 +769,7 @@ class SwarmClassicManager:
     def _image_create(self, req: Request, match: re.Match[str]) -> Response:
         if req.q("fromSrc"):
             if not self.applies("image-import"):
-                return error_response(404, "docker import flow not implemented")
+                return self._error(404, "docker import flow not implemented")
             return self._every_node(req, match)
         image = req.q("fromImage") or ""
         answers = [(node, node.engine.handle(self._sub_request(req, "/images/create"))) for node in self.nodes]
@@ -615,7 +810,7 @@ class SwarmClassicManager:
             items = (body or {}).get("Volumes") or [] if kind == "volumes" else body or []
             for item in items:
                 local = item.get("Scope") == "local" if kind == "networks" else item.get("Driver") == "local"
-                if local:
+                if local and self.applies("node-scoped-names"):
                     item["Name"] = f"{node.name}/{item['Name']}"
                 if kind == "networks" and any(o.get("Id") == item.get("Id") for o in out):
                     continue
@@ -627,7 +822,7 @@ class SwarmClassicManager:
     def _scoped_create(self, req: Request, match: re.Match[str]) -> Response:
         kind = match["kind"]
         body = req.json({}) or {}
-        node, local = self._split_node(str(body.get("Name") or "")) if isinstance(body, dict) else (None, "")
+        node, local = self._split_node(str(body.get("Name") or ""), kind) if isinstance(body, dict) else (None, "")
         data = req.body
         if node is not None:
             body["Name"] = local
@@ -646,9 +841,17 @@ class SwarmClassicManager:
         data = json.dumps({**body, "Container": ident}).encode()
         headers = req.headers.copy()
         headers["Content-Length"] = str(len(data))
-        local = self._split_node(match["ref"])[1]
-        return node.engine.handle(self._sub_request(req, f"/networks/{local}/{match['rest']}", body=data,
-                                                    headers=headers))
+        local = self._split_node(match["ref"], "networks")[1]
+        disconnect = match["rest"] == "disconnect"
+        answer = node.engine.handle(self._sub_request(req, f"/networks/{local}/{match['rest']}", body=data,
+                                                      headers=headers, proxied=not disconnect))
+        if disconnect and self.applies("network-disconnect-204"):
+            # SOURCE.md (v1.2.9): the manager disconnects itself: 204 (the engine says 200), every error 404.
+            if answer.status >= 400:
+                found = self._json(answer)
+                return self._error(404, str(found.get("message") if isinstance(found, dict) else "disconnect failed"))
+            return Response(204, b"")
+        return answer
 
     def _scoped_proxy(self, req: Request, match: re.Match[str]) -> Response:
         kind = match["kind"]
@@ -663,6 +866,73 @@ class _NotFound(Exception):
 
 class _Unschedulable(Exception):
     pass
+
+
+class _Capture:
+    """Stands in for the client connection when the manager proxies a node's hijacked answer: what the node
+    writes is collected (a queue of chunks), and the node reads an empty stdin."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.chunks: queue.Queue[bytes | None] = queue.Queue()
+
+    def write(self, data: bytes) -> bool:
+        if data:
+            self.chunks.put(bytes(data))
+        return True
+
+    def read(self, size: int = 65536) -> bytes:
+        return b""
+
+    def settle(self, go_client: bool) -> None:
+        pass
+
+    def shutdown_write(self) -> None:
+        pass
+
+    def hung_up(self) -> bool:
+        return False
+
+    def alive(self) -> bool:
+        return True
+
+
+def _output_of(answer: Response) -> Iterator[bytes]:
+    """The bytes of a node's answer as the manager's proxy copies them: the body, or what its hijack writes."""
+    if answer.hijack is None:
+        if isinstance(answer.body, (bytes, bytearray)):
+            yield bytes(answer.body)
+        else:
+            yield from answer.body
+        return
+    capture = _Capture()
+
+    def run() -> None:
+        try:
+            answer.hijack(capture)  # type: ignore[misc, arg-type]
+        finally:
+            capture.chunks.put(None)
+    threading.Thread(target=run, name="swarm-proxy-copy", daemon=True).start()
+    while (chunk := capture.chunks.get()) is not None:
+        yield chunk
+
+
+def _serve(conn: Conn, engine: Engine) -> None:
+    """The connection as a raw tunnel to a node's engine: its next requests are the node's to answer."""
+    while True:
+        try:
+            request = read_request(conn.rfile, conn)
+        except (BadRequest, OSError, ValueError):
+            return
+        if request is None:
+            return
+        try:
+            response = engine.handle(request)
+        except Exception:  # noqa: BLE001 - a broken tunnel just ends
+            return
+        if not write_response(conn, request, response):
+            return
 
 
 def _filters(req: Request) -> dict[str, Any]:
