@@ -215,3 +215,12 @@ def test_matrix_module_accepts_its_own_results(tmp_path: Path) -> None:
            "tests": [{"operation": "SystemPing", "version": "1.41", "state": "pass", "tag": "System"}]}
     (tmp_path / "results.json").write_text(json.dumps(doc))
     assert matrix.load(tmp_path / "results.json")["cells"][0]["state"] == "pass"
+
+
+def test_an_error_answer_does_not_exercise_a_body_pointer_excuse() -> None:
+    nil = Expectation(id="nil", state="known-deviation", operations=("SwarmInspect",), check="body_schema",
+                      versions=("1.25", "1.41"), targets=(), pointers=("/DefaultAddrPool",), message="", reason="r")
+    checked = {"operation": "SwarmInspect", "version": "1.41", "checks": {"body_schema": "pass"}, "findings": []}
+    assert [e["id"] for e in account([nil], [{**checked, "status": 503}], "docker", "20.10.24")["not_exercised"]] \
+        == ["nil"]
+    assert [e["id"] for e in account([nil], [{**checked, "status": 200}], "docker", "20.10.24")["stale"]] == ["nil"]
