@@ -119,11 +119,6 @@ def _valid(schema: dict[str, Any], instance: Any) -> bool:
     return jsonschema.Draft7Validator(schema).is_valid(instance)
 
 
-def pointer_matches(pointer: str, pattern: str) -> bool:
-    """Kept for callers of the old name: see conformance.pointers.matches."""
-    return ptr.matches(pointer, pattern)
-
-
 def _versions(text: Any, where: str) -> tuple[str, str]:
     if not text:
         raise ExpectationsError(f"{where}: `versions` is required (an API range like 1.25-1.41)")
@@ -332,18 +327,3 @@ class ExpectationBook:
     def explain_problem(self, kind: str, version: str, operation: str, problem: Finding,
                         engine_version: str = "") -> Expectation | None:
         return next((e for e in self.entries if e.matches(kind, version, operation, problem, engine_version)), None)
-
-    def explain(self, kind: str, version: str, operation: str, check: str, pointer: str,
-                message: str, engine_version: str = "") -> Expectation | None:
-        """explain_problem for a problem given by its parts (no schema type: nil-collection entries never match)."""
-        return self.explain_problem(kind, version, operation, _Parts(check, message, pointer, "", ""),
-                                    engine_version)
-
-
-@dataclass(frozen=True)
-class _Parts:
-    check: str
-    message: str
-    pointer: str
-    schema_type: str
-    found: str

@@ -27,7 +27,6 @@ KIND = "swarm-classic"  # its profile: schemas/deviations/swarm-classic.yaml
 CONFIRMED = "confirmed"
 NOT_OBSERVED = "not observed"
 COULD_NOT_OBSERVE = "could not observe"
-NOT_OBSERVED_STATE = "not-observed"  # the recorder state of a doc-only deviation looked for and not seen
 UNSPECIFIED_IPS = ("", "0.0.0.0", "::")
 
 

@@ -87,10 +87,10 @@ def test_confirmation_is_a_problem_the_profile_explains() -> None:
     deviation = PROFILE["node-field"]
     confirmed = sc.problems(deviation, sc.node_field({"Node": {"Name": "n1", "IP": "10.0.0.1"}}))
     assert len(confirmed) == 1 and confirmed[0].message.startswith("confirmed: ")
-    assert book.explain("swarm-classic", "1.40", "ContainerInspect", confirmed[0].check, "", confirmed[0].message)
+    assert book.explain_problem("swarm-classic", "1.40", "ContainerInspect", confirmed[0])
     missing = sc.problems(deviation, sc.node_field({"Id": "x"}))
     assert missing[0].message.startswith("not observed: ")
-    assert book.explain("swarm-classic", "1.40", "ContainerInspect", missing[0].check, "", missing[0].message) is None
+    assert book.explain_problem("swarm-classic", "1.40", "ContainerInspect", missing[0]) is None
 
 
 def test_doc_only_deviation_not_observed_is_its_own_finding() -> None:
