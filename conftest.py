@@ -10,4 +10,5 @@ pytest_plugins = [
     "plugins.reporting",
     "plugins.allure_labels",
     "plugins.target_profile",
+    "suites.promise_checks.fixtures",
 ]

@@ -49,6 +49,7 @@ class Outcome:
     checks: dict[str, str]  # check name -> state
     findings: list[Finding] = field(default_factory=list)
     exchange: dict[str, Any] | None = None  # redacted excerpt, kept when something did not pass
+    promise: str = ""  # the promise (suites/promises) this outcome judges, if any
 
     @property
     def state(self) -> str:
@@ -80,8 +81,8 @@ def classify(problems: dict[str, list[Problem]], explain: Any) -> tuple[dict[str
 
 
 def outcome_for(op_id: str, tag: str, version: str, scenario: str, ex: Exchange | None,
-                states: dict[str, str], findings: list[Finding]) -> Outcome:
-    outcome = Outcome(op_id, tag, version, scenario, ex.status if ex else 0, states, findings)
+                states: dict[str, str], findings: list[Finding], promise: str = "") -> Outcome:
+    outcome = Outcome(op_id, tag, version, scenario, ex.status if ex else 0, states, findings, promise=promise)
     if ex is not None and outcome.state != "pass":
         outcome.exchange = ex.summary()
     return outcome

@@ -81,7 +81,7 @@ class EngineCall:
         return {**run_checks(self.spec, op, ex), "status_expected": status_expected(op, ex, expect)}
 
     def record(self, op: Operation | str, scenario: str, ex: Exchange | None,
-               problems: dict[str, list[Problem]]) -> None:
+               problems: dict[str, list[Problem]], promise: str = "") -> None:
         """Classify problems against errata/deviations, attach the outcome, fail on unexplained ones."""
         op = self.operation(op) if isinstance(op, str) else op
         for name in problems:
@@ -93,7 +93,7 @@ class EngineCall:
                                                    self.state.target.engine_version)
 
         states, findings = classify(problems, explain)
-        outcome = outcome_for(op.id, op.tag, self.version, scenario, ex, states, findings)
+        outcome = outcome_for(op.id, op.tag, self.version, scenario, ex, states, findings, promise)
         self.item.user_properties.append((USER_PROPERTY, outcome.to_json()))
         failures = [f for f in findings if f.state == "fail"]
         explained = [f for f in findings if f.state in ("known-deviation", "spec-erratum")]

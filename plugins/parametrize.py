@@ -21,6 +21,12 @@ def scenario_params(state: SuiteState) -> list:
     return params
 
 
+def promise_params(state: SuiteState) -> list:
+    """One param per (version, promise) where the promise applies; ids `1.41-container-wait-exit-code`."""
+    return [pytest.param(version, p, id=f"{version}-{p.id}")
+            for version in state.selection.run for p in state.promises if p.applies_to(version)]
+
+
 def missing_scenarios(catalog: SpecCatalog, version: str, scenarios: dict[str, list[Scenario]],
                       ineligible: dict[str, str]) -> list[str]:
     """Operations of `version` with neither a scenario nor an ineligible entry."""
@@ -34,5 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "scenario" in metafunc.fixturenames:
         metafunc.parametrize(("api_version", "scenario"), scenario_params(state))
+    elif "promise" in metafunc.fixturenames:
+        metafunc.parametrize(("api_version", "promise"), promise_params(state))
     elif "api_version" in metafunc.fixturenames:
         metafunc.parametrize("api_version", list(state.selection.run))

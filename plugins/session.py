@@ -21,6 +21,8 @@ from conformance.expectations import ERRATA, ExpectationBook, ExpectationsError,
 from conformance.image import ImageUnavailable, ensure_image
 from conformance.normalize import SpecError
 from conformance.placement import UNPINNED, Placement, placement_for
+from conformance.promises import Promise, PromiseError, catalogue
+from conformance.promises import validate as validate_promises
 from conformance.recorder import USER_PROPERTY, results_document, write_results
 from conformance.scenarios import Scenario, ScenarioError, load_scenarios
 from conformance.spec import SpecCatalog
@@ -52,6 +54,7 @@ class SuiteState:
     fake: Any = None  # the embedded fake engine, when the target is one
     placement: Placement = UNPINNED  # where fixtures put their objects (multi-node targets)
     max_body_bytes: int = 8 * 1024 * 1024  # --max-body-bytes: where the suite stops reading a body
+    promises: list[Promise] = field(default_factory=list)  # the catalogue (suites/promises), validated
     outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -135,6 +138,8 @@ def _build_state(config: pytest.Config) -> SuiteState:
     errata = Path(opt("--errata")) if opt("--errata") else ERRATA
     book = ExpectationBook.load(errata, [Path(p) for p in opt("--deviations")], info.kind)
     book.validate(catalog)
+    promises = list(catalogue().values())
+    validate_promises(promises, catalog)
     try:
         placement = placement_for(kind_profile(info.kind), api.info, profile_label(info.kind))
     except docker.errors.APIError as exc:
@@ -151,7 +156,7 @@ def _build_state(config: pytest.Config) -> SuiteState:
         scenarios=load_scenarios(), image=image, image_provisioning=provisioning, run_id=_run_id(config),
         worker=os.environ.get("PYTEST_XDIST_WORKER", "main"), allow_global_changes=opt("--allow-global-changes"),
         reports_dir=Path(opt("--reports-dir")), fake=fake, placement=placement,
-        max_body_bytes=opt("--max-body-bytes"),
+        max_body_bytes=opt("--max-body-bytes"), promises=promises,
     )
 
 
@@ -161,7 +166,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         state = _build_state(config)
-    except (TargetError, VersionError, SpecError, ExpectationsError, ScenarioError) as exc:
+    except (TargetError, VersionError, SpecError, ExpectationsError, ScenarioError, PromiseError) as exc:
         raise pytest.UsageError(f"docker-api-conformance: {exc}") from None
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(SessionPlugin(state), "dac-session")

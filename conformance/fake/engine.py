@@ -119,6 +119,7 @@ class Engine:
             return error_response(404, "page not found")
         ctx.op = route.op  # canonical (latest) id, stable across renames, for faults
         ctx.params = params
+        fault_mod.before(ctx, self.faults)
         try:
             response = route.func(ctx)
         except ApiError as exc:

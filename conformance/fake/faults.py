@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conformance import edits
+from conformance.promises import catalogue
 from conformance.registry import require
 
 from .wire import Headers, Response
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from .engine import Ctx
 
 Hook = Callable[["Ctx", Response], Response]
+RequestHook = Callable[["Ctx"], None]
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Fault:
     hook: Hook | None = None
     inline: bool = False
     catches: str = ""  # the check (conformance/registry.py) that must report this fault
+    before: RequestHook | None = None  # changes the request before its handler sees it
 
     def __post_init__(self) -> None:
         require(self.catches)
@@ -141,10 +145,71 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+# --- faults that break a promise of the catalogue (suites/promises), schema kept: `break-<promise id>` ---------
+
+def _edit_2xx(pointer: str, edit: str) -> Hook:
+    """A promise's `violation` edit applied to a 2xx JSON body (conformance/edits.py)."""
+    def hook(ctx: Ctx, response: Response) -> Response:
+        if not 200 <= response.status < 300 or response.streaming or not response.body:
+            return response
+        try:
+            data = json.loads(response.body)  # type: ignore[arg-type]
+        except ValueError:
+            return response
+        response.body = json.dumps(edits.apply(data, pointer, edit)[0], separators=(",", ":")).encode() + b"\n"
+        return response
+    return hook
+
+
+def _ignore_filter(key: str) -> RequestHook:
+    """The request's `filters` without `key`, as if the handler ignored that filter."""
+    def before(ctx: Ctx) -> None:
+        raw = ctx.req.q("filters")
+        try:
+            filters = json.loads(raw) if raw else None
+        except ValueError:
+            return
+        if isinstance(filters, dict) and key in filters:
+            del filters[key]
+            ctx.req.query["filters"] = [json.dumps(filters)]
+    return before
+
+
+def promise_faults() -> dict[str, Fault]:
+    """One fault per catalogued promise whose violation is an edit or an ignored filter."""
+    out: dict[str, Fault] = {}
+    for promise in catalogue().values():
+        v = promise.violation
+        if v.kind == "edit":
+            out[f"break-{promise.id}"] = Fault(f"{v.operation} answers with {v.edit} at {v.pointer or '/'}",
+                                               v.operation, _edit_2xx(v.pointer, v.edit), catches=promise.check)
+        elif v.kind == "ignore-filter":
+            out[f"break-{promise.id}"] = Fault(f"{v.operation} ignores the {v.ignore_filter!r} filter", v.operation,
+                                               before=_ignore_filter(v.ignore_filter), catches=promise.check)
+    return out
+
+
+FAULTS.update(promise_faults())
+
+
+def fault_for(promise_id: str) -> str:
+    """The fault that breaks a promise: its named one, else the generated `break-<id>`."""
+    promise = catalogue()[promise_id]
+    return promise.violation.fault or f"break-{promise_id}"
+
+
 def validate(names: set[str] | list[str] | tuple[str, ...]) -> None:
     unknown = sorted(set(names) - set(FAULTS))
     if unknown:
         raise ValueError(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
+
+
+def before(ctx: Ctx, active: set[str]) -> None:
+    """Run the request hooks of every active fault that applies to this operation."""
+    for name in sorted(active):
+        fault = FAULTS.get(name)
+        if fault and fault.before and fault.applies(ctx.op):
+            fault.before(ctx)
 
 
 def apply(ctx: Ctx, active: set[str], response: Response) -> Response:
@@ -160,4 +225,4 @@ def describe() -> dict[str, dict[str, str]]:
     return {name: {"description": f.description, "where": f.where, "catches": f.catches} for name, f in FAULTS.items()}
 
 
-__all__ = ["FAULTS", "Fault", "Headers", "apply", "describe", "validate"]
+__all__ = ["FAULTS", "Fault", "Headers", "apply", "before", "describe", "fault_for", "validate"]

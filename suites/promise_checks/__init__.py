@@ -1,0 +1,17 @@
+"""The promise checkers, by the name a catalogue entry's `test:` gives (one explicit table, no import magic)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from suites.promise_checks import generic
+from suites.promise_checks.runtime import PromiseRun
+
+Checker = Callable[[PromiseRun], None]
+
+CHECKERS: dict[str, Checker] = {}
+for _module in (generic,):
+    _twice = set(CHECKERS) & set(_module.CHECKERS)
+    if _twice:
+        raise RuntimeError(f"promise checkers defined twice: {sorted(_twice)}")
+    CHECKERS.update(_module.CHECKERS)
