@@ -129,7 +129,8 @@ def apply(doc: Any, pointer: str, edit: str) -> tuple[Any, int]:
                 else:
                     node[key] = walk(node[key], rest)
         elif isinstance(node, list):
-            indexes = range(len(node)) if head == "*" else [int(head)] if head.isdigit() and int(head) < len(node) else []
+            one = [int(head)] if head.isdigit() and int(head) < len(node) else []
+            indexes = range(len(node)) if head == "*" else one
             for index in reversed(indexes) if drop and not rest else indexes:
                 if drop and not rest:
                     del node[index]

@@ -47,7 +47,8 @@ def nodes(doc: Any, pointer: str) -> list[tuple[str, Any]]:
                 keys = list(node) if token == "*" else [token] if token in node else []
                 nxt += [(f"{where}/{k}", node[k]) for k in keys]
             elif isinstance(node, list):
-                idx = range(len(node)) if token == "*" else [int(token)] if token.isdigit() and int(token) < len(node) else []
+                one = [int(token)] if token.isdigit() and int(token) < len(node) else []
+                idx = range(len(node)) if token == "*" else one
                 nxt += [(f"{where}/{i}", node[i]) for i in idx]
         found = nxt
     return found
@@ -121,7 +122,8 @@ def filter_check(run: PromiseRun) -> None:
     doc = run.json(params["operation"], params.get("path"), query=query)
     items = at(doc, params.get("items", "")) if params.get("items") else doc
     if not isinstance(items, list):
-        raise PromiseBroken(f"{params['operation']}: the list at {params.get('items') or '/'} is {type(items).__name__}")
+        where = params.get("items") or "/"
+        raise PromiseBroken(f"{params['operation']}: the list at {where} is {type(items).__name__}")
     key = params.get("key", "/Id")
     ids = [at(it, key) for it in items if has(it, key)]
     shown = f"filters={params['filters']}"

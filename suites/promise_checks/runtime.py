@@ -78,7 +78,7 @@ class PromiseRun:
         try:
             return ex.json()
         except ValueError:
-            raise PromiseBroken(f"{op_id} answered {ex.status} with a body that is not JSON: {ex.excerpt(200)}") from None
+            raise PromiseBroken(f"{op_id} answered {ex.status}, a body that is not JSON: {ex.excerpt(200)}") from None
 
     # --- verdicts ---------------------------------------------------------------------------------
     def expect(self, holds: bool, message: str, pointer: str = "") -> bool:
