@@ -11,4 +11,9 @@ pytest_plugins = [
     "plugins.allure_labels",
     "plugins.target_profile",
     "suites.promise_checks.fixtures",
+    "suites.promise_checks.fixtures_containers",
+    "suites.promise_checks.fixtures_streams",
+    "suites.promise_checks.fixtures_images",
+    "suites.promise_checks.fixtures_networks",
+    "suites.promise_checks.fixtures_swarm",
 ]

@@ -21,6 +21,7 @@ import yaml
 
 from conformance import pointers as ptr
 from conformance.framing import framing
+from conformance.promises import catalogue
 from conformance.registry import is_declared
 from conformance.versions import (
     ANY_RANGE,
@@ -257,6 +258,13 @@ def entry_problems(entry: Expectation, catalog: Any) -> list[str]:
     if not versions:
         return []  # a user's --spec of another version: nothing to check it against
     problems = []
+    if entry.check.startswith("promise:"):
+        promise = catalogue().get(entry.check.removeprefix("promise:"))
+        if promise is None:
+            problems.append(f"check {entry.check!r} names no promise of suites/promises")
+        elif set(entry.operations) != {promise.operation}:
+            problems.append(f"check {entry.check!r} is recorded on {promise.operation} (the promise's first "
+                            f"operation), not on {', '.join(entry.operations)}")
     for op_id in entry.operations:
         present = [v for v in versions if catalog.get(v).operation(op_id) is not None]
         if not present:

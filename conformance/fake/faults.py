@@ -10,36 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conformance import edits
 from conformance.promises import catalogue
-from conformance.registry import require
 
+from .fault_types import Fault, Hook, RequestHook
+from .promise_faults import containers, images, networks, streams, swarm
 from .wire import Headers, Response
 
 if TYPE_CHECKING:
     from .engine import Ctx
-
-Hook = Callable[["Ctx", Response], Response]
-RequestHook = Callable[["Ctx"], None]
-
-
-@dataclass(frozen=True)
-class Fault:
-    description: str
-    where: str  # operationIds (comma separated), "*" for every response, or a stream name
-    hook: Hook | None = None
-    inline: bool = False
-    catches: str = ""  # the check (conformance/registry.py) that must report this fault
-    before: RequestHook | None = None  # changes the request before its handler sees it
-
-    def __post_init__(self) -> None:
-        require(self.catches)
-
-    def applies(self, op: str | None) -> bool:
-        return self.where == "*" or (op is not None and op in self.where.split(","))
 
 
 def _json_edit(edit: Callable[[dict], None], status: int | None = None) -> Hook:
@@ -175,7 +156,17 @@ def _ignore_filter(key: str) -> RequestHook:
     return before
 
 
-def promise_faults() -> dict[str, Fault]:
+def promise_faults_by_group() -> list[dict[str, Fault]]:
+    """The hand-written faults that break a promise (`violation: {fault: name}`), one module per area."""
+    groups = [containers.FAULTS, streams.FAULTS, images.FAULTS, networks.FAULTS, swarm.FAULTS]
+    names = [n for g in groups for n in g]
+    twice = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(FAULTS)))
+    if twice:
+        raise RuntimeError(f"fault names defined twice: {twice}")
+    return groups
+
+
+def generated_promise_faults() -> dict[str, Fault]:
     """One fault per catalogued promise whose violation is an edit or an ignored filter."""
     out: dict[str, Fault] = {}
     for promise in catalogue().values():
@@ -189,7 +180,9 @@ def promise_faults() -> dict[str, Fault]:
     return out
 
 
-FAULTS.update(promise_faults())
+FAULTS.update(generated_promise_faults())
+for _group in promise_faults_by_group():
+    FAULTS.update(_group)
 
 
 def fault_for(promise_id: str) -> str:

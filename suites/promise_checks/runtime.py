@@ -9,7 +9,7 @@ breaks the promise there (`PromiseBroken`); a precondition the target cannot off
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
@@ -20,6 +20,10 @@ from conformance.promises import Promise
 from conformance.scenarios import render
 from plugins.calls import EngineCall
 
+# Answers shared by the promises of one session: (name, API version, active faults of the embedded fake) -> result.
+# Keyed by the fake's active faults too, so a self-test that breaks one promise at a time never reads an answer
+# recorded while another fault (or none) was on.
+_SHARED: dict[tuple[str, str, frozenset[str]], Any] = {}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -60,6 +64,21 @@ class PromiseRun:
     def sdk(self) -> Any:
         """The docker SDK client of the session (for setting up objects, never for judging answers)."""
         return self.engine.state.sdk
+
+    def once(self, name: str, make: Callable[[PromiseRun], Any]) -> Any:
+        """`make(run)` once per session, API version and active fault set (an expensive sequence several promises
+        judge, e.g. one container's whole lifecycle); a PromiseBroken it raised is raised again for each."""
+        fake = self.engine.state.fake
+        key = (name, self.version, frozenset(fake.faults) if fake is not None else frozenset())
+        if key not in _SHARED:
+            try:
+                _SHARED[key] = make(self)
+            except PromiseBroken as exc:
+                _SHARED[key] = exc
+        found = _SHARED[key]
+        if isinstance(found, PromiseBroken):
+            raise PromiseBroken(str(found))
+        return found
 
     # --- requests ---------------------------------------------------------------------------------
     def send(self, op_id: str, path: dict[str, Any] | None = None, *, expect: Iterable[int] = (200,),

@@ -1,0 +1,33 @@
+"""What a fault of the fake is (shared by the catalogue in faults.py and the promise faults it gathers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from conformance.registry import require
+
+from .wire import Response
+
+if TYPE_CHECKING:
+    from .engine import Ctx
+
+Hook = Callable[["Ctx", Response], Response]
+RequestHook = Callable[["Ctx"], None]
+
+
+@dataclass(frozen=True)
+class Fault:
+    description: str
+    where: str  # operationIds (comma separated), "*" for every response, or a stream name
+    hook: Hook | None = None
+    inline: bool = False
+    catches: str = ""  # the check (conformance/registry.py) that must report this fault
+    before: RequestHook | None = None  # changes the request before its handler sees it
+
+    def __post_init__(self) -> None:
+        require(self.catches)
+
+    def applies(self, op: str | None) -> bool:
+        return self.where == "*" or (op is not None and op in self.where.split(","))
