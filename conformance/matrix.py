@@ -36,7 +36,8 @@ NOT_RUN = "not run"
 SKIP_CATEGORIES = (*skips.CATEGORIES, skips.NOT_COVERED)
 TARGET_FIELDS = ("kind", "engine_version", "address", "api_min", "api_max", "os", "arch", "experimental")
 # Fields of a scenario entry kept in the matrix (results.json holds more).
-ENTRY_FIELDS = ("scenario", "state", "reason", "skip_category", "status", "checks", "findings", "exchange", "nodeid")
+ENTRY_FIELDS = ("scenario", "promise", "state", "reason", "skip_category", "status", "checks", "findings", "exchange",
+                "nodeid")
 
 
 class MatrixError(ValueError):
@@ -168,9 +169,32 @@ def build(results: dict[str, Any], spec_operations: dict[str, dict[str, str]] | 
             cells.append({"target": tid, "version": version, "operation": op, "tag": tags[op], **cell})
     info = {"id": tid, **{k: target.get(k) for k in TARGET_FIELDS}, "run_id": meta.get("run_id"),
             "versions": versions, "not_applicable": list(meta.get("not_applicable") or [])}
+    promises, promise_cells = _promise_table(tid, tests)
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "suite_version": suite_version,
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "targets": [info], "versions": versions, "operations": dict(sorted(tags.items())), "cells": cells}
+            "targets": [info], "versions": versions, "operations": dict(sorted(tags.items())), "cells": cells,
+            "promises": promises, "promise_cells": promise_cells}
+
+
+def _promise_table(tid: str, tests: list[dict[str, Any]]) -> tuple[dict[str, dict[str, str]], list[dict[str, Any]]]:
+    """The second table: promise x version, each cell the state of that promise's test (its operation's cell
+    above already counts it among the operation's scenarios)."""
+    promises: dict[str, dict[str, str]] = {}
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for test in tests:
+        if test.get("promise"):
+            promises.setdefault(test["promise"], {"tag": test.get("tag") or "", "operation": test["operation"]})
+            grouped.setdefault((test["version"], test["promise"]), []).append(_entry(test))
+    cells = []
+    for (version, pid), entries in sorted(grouped.items(), key=lambda kv: (kv[0][1], version_key(kv[0][0]))):
+        state = worst(e["state"] for e in entries)
+        cell = {"target": tid, "version": version, "promise": pid, **promises[pid], "state": state,
+                "reason": _cell_reason(state, entries)}
+        by = excused_by(entries)
+        if by:
+            cell |= {"excused": sum(by.values()), "excused_by": by}
+        cells.append(cell)
+    return dict(sorted(promises.items())), cells
 
 
 def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -178,6 +202,8 @@ def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
     targets: dict[str, dict[str, Any]] = {}
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     operations: dict[str, str] = {}
+    promises: dict[str, dict[str, str]] = {}
+    promise_cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     for doc in docs:
         for info in doc["targets"]:
             known = targets.setdefault(info["id"], {**info, "versions": []})
@@ -185,12 +211,16 @@ def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
         operations.update(doc["operations"])
         for cell in doc["cells"]:
             cells[(cell["target"], cell["version"], cell["operation"])] = cell
+        promises.update(doc.get("promises") or {})
+        for cell in doc.get("promise_cells") or []:
+            promise_cells[(cell["target"], cell["version"], cell["promise"])] = cell
     versions = sorted({c["version"] for c in cells.values()}, key=version_key)
     suite_versions = sorted({d.get("suite_version") or "" for d in docs} - {""})
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "suite_version": ", ".join(suite_versions),
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "targets": list(targets.values()), "versions": versions,
-            "operations": dict(sorted(operations.items())), "cells": list(cells.values())}
+            "operations": dict(sorted(operations.items())), "cells": list(cells.values()),
+            "promises": dict(sorted(promises.items())), "promise_cells": list(promise_cells.values())}
 
 
 def index(doc: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:

@@ -98,6 +98,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     for op, tag in doc["operations"].items():
         row = [cell_text(cells[(t, v, op)]) if (t, v, op) in cells else SYMBOLS[matrix.NOT_RUN] for t, v in cols]
         lines.append(f"| {op} | {tag} | " + " | ".join(row) + " |")
+    lines += _md_promises(doc, cols, names)
     lines += ["", "## Findings", ""]
     detailed = [c for c in doc["cells"] if c["state"] in DETAILED]
     if not detailed:
@@ -112,6 +113,51 @@ def to_markdown(doc: dict[str, Any]) -> str:
             excused = f" ({_md_cell(excused_text(cell))})" if cell.get("excused") else ""
             lines.append(f"- **{cell['operation']}** {where}{excused}: {_md_cell(cell.get('reason', ''))}")
     return redact_text("\n".join(lines) + "\n")
+
+
+def promise_index(doc: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(c["target"], c["version"], c["promise"]): c for c in doc.get("promise_cells") or []}
+
+
+def _md_promises(doc: dict[str, Any], cols: list[tuple[str, str]], names: dict[str, str]) -> list[str]:
+    """The second table: promise x version (docs/promises.md says what each promise is)."""
+    if not doc.get("promises"):
+        return []
+    cells = promise_index(doc)
+    lines = ["", "## Promises", "", "Each cell is the verdict of one behavioural promise (docs/promises.md) at that "
+             "version; the operation's cell above counts it too.", "",
+             "| promise | tag | " + " | ".join(column_label(t, v, names) for t, v in cols) + " |",
+             "|---|---|" + "---|" * len(cols)]
+    for pid, about in doc["promises"].items():
+        row = [cell_text(cells[(t, v, pid)]) if (t, v, pid) in cells else SYMBOLS[matrix.NOT_RUN] for t, v in cols]
+        lines.append(f"| {pid} | {about.get('tag', '')} | " + " | ".join(row) + " |")
+    failing = [c for c in doc.get("promise_cells") or [] if c["state"] in ("fail", "error")]
+    for cell in failing:
+        lines.append(f"- **{cell['promise']}** {column_label(cell['target'], cell['version'], names)}: "
+                     f"{_md_cell(cell.get('reason', ''))}")
+    return lines
+
+
+def _html_promises(doc: dict[str, Any], cols: list[tuple[str, str]], names: dict[str, str]) -> list[str]:
+    if not doc.get("promises"):
+        return []
+    cells = promise_index(doc)
+    out = ['<h2>Promises</h2><p class="muted">One behavioural promise per row (docs/promises.md); hover a cell for '
+           'its reason.</p><table id="promises"><thead><tr><th>promise</th><th>tag</th>']
+    out += [f"<th>{_e(column_label(t, v, names))}</th>" for t, v in cols]
+    out.append("</tr></thead><tbody>")
+    for pid, about in doc["promises"].items():
+        out.append(f'<tr data-promise="{_e(pid)}"><td class="op">{_e(pid)}</td><td>{_e(about.get("tag", ""))}</td>')
+        for t, v in cols:
+            cell = cells.get((t, v, pid))
+            state = cell["state"] if cell else matrix.NOT_RUN
+            title = f"{pid} {column_label(t, v, names)}: {state}" + (
+                " - " + one_line(cell["reason"], 400) if cell and cell.get("reason") else "")
+            out.append(f'<td class="cell s-{_css(state)}" data-state="{_e(state)}" title="{_e(title)}">'
+                       f'{_e(cell_text(cell) if cell else SYMBOLS[state])}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return out
 
 
 def _md_summary(doc: dict[str, Any]) -> list[str]:
@@ -283,6 +329,7 @@ def to_html(doc: dict[str, Any]) -> str:
                        f'{_e(cell_text(cell) if cell else SYMBOLS[state])}</td>')
         out.append("</tr>")
     out.append("</tbody></table>")
+    out += _html_promises(doc, cols, names)
     out += _html_summary(doc)
     out += _html_details(doc, detail_ids, names)
     out.append(f'<script type="application/json" id="state-order">{json.dumps(states)}</script>')

@@ -63,13 +63,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         allure.dynamic.suite(f"API {meta['version']}")
     if meta.get("tag"):
         allure.dynamic.feature(meta["tag"])
+    if meta.get("promise"):
+        allure.dynamic.label("promise", meta["promise"])
+        allure.dynamic.tag(f"promise:{meta['promise']}")
     if meta.get("operation"):
         allure.dynamic.story(meta["operation"])
         allure.dynamic.sub_suite(meta["operation"])
     params = item.callspec.params if hasattr(item, "callspec") else {}
     # Set before allure fills them from callspec: the scenario shows as its name, not the whole object.
     for name in params:
-        allure.dynamic.parameter(name, str(meta.get("scenario") if name == "scenario" else params[name]))
+        shown = meta.get(name) if name in ("scenario", "promise") else params[name]
+        allure.dynamic.parameter(name, str(shown))
     if meta.get("operation"):
         allure.dynamic.parameter("operation", meta["operation"])
     allure.dynamic.parameter("target", matrix.target_slot(target))

@@ -33,7 +33,7 @@ TEST_PROPERTY = "dac_test"  # {operation, version, tag, scenario, test, target}
 FAILURE_PROPERTY = "dac_failure"  # {kind: fail|error, when, message}
 STRUCTURED = {USER_PROPERTY, TEST_PROPERTY, FAILURE_PROPERTY}  # kept out of the JUnit XML
 JUNIT_PROPERTIES = (("operation", "operation"), ("version", "api_version"), ("tag", "tag"),
-                    ("scenario", "scenario"), ("target", "target"))
+                    ("scenario", "scenario"), ("promise", "promise"), ("target", "target"))
 SECRET_OPTION_WORDS = ("password", "passwd", "token", "secret", "auth", "credential")
 PLUGIN_NAME = "dac-reporting"
 OTHER_TAG = "(suite)"  # tag of tests that are not about one operation
@@ -100,12 +100,15 @@ def item_meta(item: pytest.Item, state: SuiteState) -> dict[str, str]:
     params = item.callspec.params if hasattr(item, "callspec") else {}
     version = str(params.get("api_version") or "")
     scenario = params.get("scenario")
-    operation = str(getattr(scenario, "operation", "") or "")
-    tag = ""
-    if operation and version in state.catalog.versions:
+    promise = params.get("promise")  # a catalogue promise: its first operation's cell, its own tag
+    operation = str(getattr(scenario, "operation", "") or getattr(promise, "operation", "") or "")
+    tag = str(getattr(promise, "tag", "") or "")
+    if operation and not tag and version in state.catalog.versions:
         op = state.catalog.get(version).operation(operation)
         tag = op.tag if op else ""
-    return {"operation": operation, "version": version, "tag": tag, "scenario": str(getattr(scenario, "name", "")),
+    name = str(getattr(scenario, "name", "") or getattr(promise, "check", ""))
+    return {"operation": operation, "version": version, "tag": tag, "scenario": name,
+            "promise": str(getattr(promise, "id", "")),
             "test": getattr(item, "originalname", item.name), "target": matrix.target_id(state.target.as_dict())}
 
 
@@ -153,7 +156,7 @@ def _entry(meta: dict[str, str], nodeid: str, state: str, reason: str, test_outc
     return {"operation": meta.get("operation") or meta.get("test") or nodeid, "tag": meta.get("tag") or OTHER_TAG,
             "version": meta.get("version") or "-", "scenario": meta.get("scenario") or "", "status": 0,
             "checks": {"test": state}, "findings": findings, "exchange": None, "state": state, "reason": reason,
-            "nodeid": nodeid, "test_outcome": test_outcome}
+            "nodeid": nodeid, "test_outcome": test_outcome, "promise": meta.get("promise") or ""}
 
 
 def synthesize(records: dict[str, RunRecord], outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:

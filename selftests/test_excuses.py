@@ -211,3 +211,20 @@ def test_no_scenario_accepts_a_5xx_beside_another_status() -> None:
         lists = re.findall(r"expect=\[([0-9, ]+)\]", text) + re.findall(positional, text)
         mixed += [f"{path.name}: [{found}]" for found in lists if _mixes_5xx([int(s) for s in found.split(",")])]
     assert not mixed, mixed
+
+
+@pytest.mark.parametrize("check, operation, why", [
+    ("promise:no-such-promise", "ContainerInspect", "names no promise"),
+    ("promise:container-inspect-id", "ContainerList", "is recorded on ContainerInspect"),
+])
+def test_an_excuse_names_a_promise_of_the_catalogue_on_its_cell(tmp_path: Path, check: str, operation: str,
+                                                                 why: str) -> None:
+    import yaml
+
+    entry = {"id": "x", "operations": [operation], "versions": "1.41", "check": check, "message": "*Id*",
+             "engine_versions": "20.10", "evidence": "dockerd 20.10.24: GET /containers/x/json -> ..."}
+    path = tmp_path / "d.yaml"
+    path.write_text(yaml.safe_dump({"entries": [entry]}))
+    book = ExpectationBook(load_expectations(path, "known-deviation"))
+    with pytest.raises(ExpectationsError, match=why):
+        book.validate(SpecCatalog())
