@@ -159,10 +159,10 @@ def _remove_plugins(api: docker.APIClient, selector: Selector, removed: Removed)
             _try(removed, "plugins", name, api.remove_plugin, name, force=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m conformance.cleanup") -> int:
     from conformance.target import TargetError, open_client, resolve
 
-    parser = argparse.ArgumentParser(prog="python -m conformance.cleanup",
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Remove objects left by conformance runs (selected by run label).")
     parser.add_argument("--target", required=True, help="engine address (unix://, tcp://, http(s)://)")
     parser.add_argument("--run-id", default=None, help="only this run's objects (default: any run)")

@@ -80,8 +80,8 @@ def _fail_on(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="conformance-matrix",
+def parser(prog: str = "conformance-matrix") -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog=prog,
                                   description="Merge, diff and render Docker Engine API compatibility matrices. "
                                               "Inputs are matrix.json or results.json files.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -106,12 +106,13 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "conformance-matrix") -> int:
+    """`conformance-matrix ...`, also `docker-api-conformance matrix ...` (conformance/command.py)."""
+    args = parser(prog).parse_args(argv)
     try:
         return args.func(args)
     except matrix.MatrixError as exc:
-        print(f"conformance-matrix: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
 
 

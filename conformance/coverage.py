@@ -68,8 +68,8 @@ def write(path: Path, coverage: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.coverage", description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m conformance.coverage") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("results", nargs="+", type=Path, help="results.json files of one or more runs")
     parser.add_argument("--out", type=Path, default=None, help="write the merged coverage JSON here")
     args = parser.parse_args(argv)

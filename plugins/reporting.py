@@ -11,23 +11,23 @@ summary.yaml into --reports-dir; with --baseline the exit status reflects only r
 from __future__ import annotations
 
 import os
-import subprocess
+import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conformance import matrix, render
+from conformance import about, matrix, render, run_summary
 from conformance.accounting import account
 from conformance.expectations import load_ineligible
 from conformance.recorder import USER_PROPERTY
 from conformance.redact import MASK, redact_text, register_secret
-from plugins.session import ROOT, SuiteState, get_state, is_active
+from plugins.safety import pair_coverage
+from plugins.session import SuiteState, get_state, is_active
 
 TEST_PROPERTY = "dac_test"  # {operation, version, tag, scenario, test, target}
 FAILURE_PROPERTY = "dac_failure"  # {kind: fail|error, when, message}
@@ -85,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 register_secret(value)
     if not is_active(config) or config.option.help or hasattr(config, "workerinput"):
         return
+    quiet_by_default(config)
     baseline = None
     if config.getoption("--baseline"):
         try:
@@ -92,6 +93,30 @@ def pytest_configure(config: pytest.Config) -> None:
         except matrix.MatrixError as exc:
             raise pytest.UsageError(f"docker-api-conformance: --baseline {exc}") from None
     config.pluginmanager.register(ReportingPlugin(config, baseline), PLUGIN_NAME)
+
+
+def _given(config: pytest.Config, *flags: str) -> bool:
+    """Whether the user named one of these options (command line, PYTEST_ADDOPTS or the ini's addopts)."""
+    args = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+            *config.getini("addopts")]
+    return any(str(arg) == flag or str(arg).startswith(flag if flag.startswith("--") else flag[:2])
+               and not str(arg).startswith("--") for arg in args for flag in flags)
+
+
+def detailed(config: pytest.Config) -> bool:
+    """-v, or an explicit -r: the per-test lines and the long lists are wanted."""
+    return config.get_verbosity() > 0 or _given(config, "-r", "--report-chars")
+
+
+def quiet_by_default(config: pytest.Config) -> None:
+    """The progress line, then the suite's one summary: no per-test lines, no tracebacks, unless asked for
+    (-v, -r..., --tb=...)."""
+    if config.get_verbosity() > 0:
+        return
+    if not _given(config, "-r", "--report-chars"):
+        config.option.reportchars = ""
+    if not _given(config, "--tb") and config.option.tbstyle == "auto":
+        config.option.tbstyle = "no"
 
 
 # ---------------------------------------------------------------- every process that runs tests
@@ -191,22 +216,9 @@ def _failure_text(phase: dict[str, Any], when: str) -> str:
     return f"{when}: {failure.get('message') or 'failed'}"
 
 
-@cache
 def suite_version() -> str:
-    """`git describe --always --dirty` of the suite's checkout, else the installed package version."""
-    try:
-        done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10, check=False)
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        return version("docker-api-conformance")
-    except PackageNotFoundError:
-        return "unknown"
+    """Package version, checkout (git describe, in one) and spec data commit, as one line (conformance/about.py)."""
+    return about.suite_version()
 
 
 class ReportingPlugin:
@@ -286,7 +298,7 @@ class ReportingPlugin:
         for outcome in state.outcomes:
             scenarios[outcome["state"]] = scenarios.get(outcome["state"], 0) + 1
         data: dict[str, Any] = {
-            "suite": {"name": "docker-api-conformance", "version": version},
+            "suite": {**about.details(), "line": version},
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "target": {"id": matrix.target_id(state.target.as_dict()), **state.target.as_dict()},
             "run": {"run_id": state.run_id, "api_versions": list(state.selection.run),
@@ -311,28 +323,58 @@ class ReportingPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.doc is None:
             return
+        state = get_state(self.config)
+        assert state is not None
         tr = terminalreporter
-        tr.write_sep("-", "docker-api-conformance matrix")
-        total = matrix.counts(self.doc)
-        tr.write_line("cells: " + ", ".join(f"{n} {s}" for s, n in total.items()))
+        full = detailed(self.config)
+        tr.write_sep("=", "docker-api-conformance")
+        for line in self.summary_lines(state, full):
+            tr.write_line(line)
         for line in self.problems:
             tr.write_line(f"WARNING: {line}", yellow=True)
-        if self.written:
-            tr.write_line("reports: " + ", ".join(str(p) for p in self.written))
-        excused = sum(self.excuses["matched"].values())
-        if excused:
-            tr.write_line(f"excused findings: {excused} by {len(self.excuses['matched'])} entries "
-                          "(results.json names the entry of each)")
-        stale = self.excuses["stale"]
+        self._gate_lines(tr)
+
+    def summary_lines(self, state: SuiteState, full: bool) -> list[str]:
+        """The default summary (conformance/run_summary.py); `full` lists what the short form counts."""
+        tests: dict[str, int] = {}
+        skipped: list[str] = []
+        for record in self.records.values():
+            outcome = _test_outcome(record)
+            tests[outcome] = tests.get(outcome, 0) + 1
+            if outcome == "skipped":
+                skipped.append(next((p["skip_reason"] for p in record.phases.values() if p["skip_reason"]), ""))
+        assert self.doc is not None
+        cells = ", ".join(f"{n} {s}" for s, n in matrix.counts(self.doc).items())
+        lines = [f"{matrix.target_id(state.target.as_dict())}, API {_versions(state.selection.run)}: "
+                 f"{run_summary.counts_line(tests)}; matrix cells: {cells}"]
+        lines.append(run_summary.coverage_line(pair_coverage(state)))
+        lines += run_summary.failure_lines(run_summary.failure_groups(state.outcomes), 50 if full else 10)
+        lines += run_summary.skip_lines(run_summary.skip_groups(skipped), 100 if full else 8)
+        lines += self._excuse_lines(state, full)
+        extra = [p for p in (state.reports_dir / "coverage.json",) if self.written and p.exists()]
+        lines.append(run_summary.paths_line([*self.written, *extra]))
+        return [line for line in lines if line]
+
+    def _excuse_lines(self, state: SuiteState, full: bool) -> list[str]:
+        matched, stale, idle = self.excuses["matched"], self.excuses["stale"], self.excuses["not_exercised"]
+        states = {entry.id: entry.state for entry in state.book.entries}
+        by_state: dict[str, int] = {}
+        for entry_id, count in matched.items():
+            by_state[states.get(entry_id, "?")] = by_state.get(states.get(entry_id, "?"), 0) + count
+        parts = [f"{sum(matched.values())} findings by {len(matched)} entries"
+                 + (f" ({', '.join(f'{n} {s}' for s, n in sorted(by_state.items()))})" if by_state else "")]
         if stale:
-            tr.write_line(f"stale excuses ({len(stale)}): exercised in this run and matched nothing (fixed in this "
-                          "release? narrow or remove the entry)", yellow=True)
+            parts.append(f"{len(stale)} stale (exercised, matched nothing: narrow or remove them)")
+        if idle:
+            parts.append(f"{len(idle)} not exercised")
+        lines = [f"excused: {'; '.join(parts)}; summary.yaml lists them"] if matched or stale or idle else []
+        if full:
             for item in stale:
-                tr.write_line(f"  {item['state']} {item['id']}: {', '.join(item['exercised'][:5])}"
-                              f"{' ...' if item['exercised_count'] > 5 else ''}")
-        if self.excuses["not_exercised"]:
-            tr.write_line(f"excuses not exercised in this run: {len(self.excuses['not_exercised'])} "
-                          "(no response they are about was checked; summary.yaml lists them)")
+                lines.append(f"  stale {item['state']} {item['id']}: {', '.join(item['exercised'][:5])}"
+                             f"{' ...' if item['exercised_count'] > 5 else ''}")
+        return lines
+
+    def _gate_lines(self, tr: Any) -> None:
         if self.gate is None:
             return
         regressions, improvements = self.gate["regressions"], self.gate["improvements"]
@@ -345,6 +387,10 @@ class ReportingPlugin:
                 tr.write_line(f"  {title}: {item['operation']} {item['version']}: {item['old']} -> {item['new']}"
                               f"{' - ' + render.one_line(item['reason'], 140) if item.get('reason') else ''}",
                               red=title == "REGRESSION")
+
+
+def _versions(versions: list[str]) -> str:
+    return ", ".join(versions) if len(versions) <= 3 else f"{versions[0]}..{versions[-1]} ({len(versions)} versions)"
 
 
 def _test_outcome(record: RunRecord) -> str:

@@ -180,15 +180,22 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state is None:
         return []
     ineligible = load_ineligible()
-    lines = []
+    lines, sizes, skipped_any = [], [], set()
     for version, missing in unaccounted(state).items():
         spec_ops = state.catalog.get(version).operations
         skipped = sorted(op for op in spec_ops if op in ineligible and not state.scenarios.get(op))
+        sizes.append(len(spec_ops))
+        skipped_any |= set(skipped)
         line = f"operations at {version}: {len(spec_ops)}, ineligible {len(skipped)}"
         line += f" ({', '.join(skipped)})" if skipped else ""
         if missing:
             line += f"; WITHOUT scenario or ineligible entry: {', '.join(missing)}"
-        lines.append(line)
+        if missing or config.get_verbosity() > 0 or len(state.selection.run) == 1:
+            lines.append(line)
+    if len(sizes) > 1 and not lines:  # one line for many versions (-v: one per version)
+        names = f" ({', '.join(sorted(skipped_any))})" if skipped_any else ""
+        lines.append(f"operations at {state.selection.run[0]}..{state.selection.run[-1]}: {min(sizes)}..{max(sizes)} "
+                     f"per version, ineligible {len(skipped_any)}{names}")
     return lines
 
 
@@ -209,7 +216,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 f"{errors}", returncode=1 if removed.errors else 0)
 
 
-def _coverage(state: SuiteState) -> dict[str, Any]:
+def pair_coverage(state: SuiteState) -> dict[str, Any]:
+    """(operation, status) coverage of this run's outcomes."""
     return coverage.compute(state.catalog, state.selection.run, state.outcomes)
 
 
@@ -218,14 +226,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = get_state(session.config)
     if state is None or os.environ.get("PYTEST_XDIST_WORKER") or not state.outcomes:
         return
-    coverage.write(state.reports_dir / "coverage.json", _coverage(state))
+    coverage.write(state.reports_dir / "coverage.json", pair_coverage(state))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # The default summary (plugins/reporting.py) has coverage in one line; -v lists the missing pairs.
     state = get_state(config)
-    if state is None or not state.outcomes:
+    if state is None or not state.outcomes or config.get_verbosity() <= 0:
         return
     terminalreporter.section("(operation, status) coverage")
-    verbose = config.getoption("verbose") > 0
-    for line in coverage.summary_lines(_coverage(state), show_missing=200 if verbose else 0):
+    for line in coverage.summary_lines(pair_coverage(state), show_missing=200):
         terminalreporter.write_line(line)

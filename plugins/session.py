@@ -78,10 +78,29 @@ class SuiteState:
         return open_client(self.config, self.url, version)
 
 
+def _module_path(name: str) -> Path | None:
+    """Where `pytest --pyargs NAME` collects from (None when NAME is no importable module)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(spec.origin) if spec.origin else None
+
+
 def is_active(config: pytest.Config) -> bool:
-    """True when the collected paths include the conformance suites."""
+    """True when the collected paths include the conformance suites (also as `--pyargs suites...`)."""
+    pyargs = bool(getattr(config.option, "pyargs", False))
     for arg in config.args or [str(SUITES)]:
-        path = Path(str(arg).split("::")[0]).resolve()
+        text = str(arg).split("::")[0]
+        path = Path(text).resolve()
+        if pyargs and not path.exists():
+            path = (_module_path(text) or path).resolve()
         if path == SUITES or SUITES in path.parents or path in SUITES.parents:
             return True
     return False
@@ -154,7 +173,9 @@ def _build_state(config: pytest.Config) -> SuiteState:
     return SuiteState(
         config=target_config, url=url, api=api, target=info, catalog=catalog, selection=selection, book=book,
         scenarios=load_scenarios(), image=image, image_provisioning=provisioning, run_id=_run_id(config),
-        worker=os.environ.get("PYTEST_XDIST_WORKER", "main"), allow_global_changes=opt("--allow-global-changes"),
+        worker=os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        # The embedded fake is the run's own engine (each process starts one): nothing of a user's to protect.
+        allow_global_changes=opt("--allow-global-changes") or fake is not None,
         reports_dir=Path(opt("--reports-dir")), fake=fake, placement=placement,
         max_body_bytes=opt("--max-body-bytes"), promises=promises,
     )
@@ -184,7 +205,7 @@ class SessionPlugin:
         spec_from = f", from --spec {state.catalog.user_spec}" if state.catalog.user_spec else ""
         lines = [state.target.header_line(),
                  f"api versions: {', '.join(state.selection.run) or '(none)'} "
-                 f"(spec data: {state.catalog.versions[0]}-{state.catalog.versions[-1]}{spec_from})",
+                 f"(spec data: {state.catalog.versions[0]}-{state.catalog.versions[-1]}{spec_from}); "
                  f"test image: {state.image} ({state.image_provisioning}); run label: {RUN_LABEL}={state.run_id}"]
         if state.placement.note:
             lines.append(f"placement: {state.placement.note}")

@@ -16,11 +16,14 @@ from conformance.swarm_classic import requires_kind, unsupported_reason
 from plugins.session import get_state
 
 
-def item_operation(item: pytest.Item) -> str | None:
-    """The operation a collected test exercises, when its parameters say so (scenario tests)."""
+def item_operations(item: pytest.Item) -> tuple[str, ...]:
+    """The operations a collected test exercises, when its parameters say so (scenario and promise tests)."""
     callspec = getattr(item, "callspec", None)
-    scenario = callspec.params.get("scenario") if callspec else None
-    return getattr(scenario, "operation", None)
+    params = callspec.params if callspec else {}
+    scenario, promise = params.get("scenario"), params.get("promise")
+    if promise is not None:
+        return tuple(promise.operations)
+    return (scenario.operation,) if getattr(scenario, "operation", None) else ()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -30,12 +33,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         other_kind = kind_suite_reason(item, state.target.kind)
         if other_kind:
             skips.skip(skips.PRECONDITION, other_kind)
-    operation = item_operation(item)
-    if state is None or operation is None:
+    if state is None:
         return
-    reason = unsupported_by_target(operation, state.target.kind)
-    if reason:
-        skips.skip(skips.UNSUPPORTED, reason)
+    for operation in item_operations(item):
+        reason = unsupported_by_target(operation, state.target.kind)
+        if reason:
+            skips.skip(skips.UNSUPPORTED, reason)
 
 
 def unsupported_by_target(operation: str, kind: str) -> str | None:

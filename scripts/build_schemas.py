@@ -3,19 +3,38 @@
 
 Usage: python scripts/build_schemas.py ../shared/specs/engine [--out schemas]
 Every *.yaml in the folder is read; the API version comes from the file's info.version,
-so latest.yaml lands as the version it declares.
+so latest.yaml lands as the version it declares.  When the folder has a SOURCE.md naming the
+upstream repository and snapshot commit, they are written to schemas/upstream.yaml (shown by
+`docker-api-conformance --version` and in every report).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from conformance.normalize import SpecError, normalize_file  # noqa: E402
+
+
+def upstream(source: Path) -> dict[str, str]:
+    """Repository and snapshot commit from the folder's SOURCE.md ({} when it has none)."""
+    try:
+        text = (source / "SOURCE.md").read_text()
+    except OSError:
+        return {}
+    repo = re.search(r"Repository:\s*(\S+)", text)
+    commit = re.search(r"Snapshot commit:\s*`([0-9a-f]{40})`", text)
+    date = re.search(r"Commit date:\s*([0-9-]{10})", text)
+    if not (repo and commit):
+        return {}
+    return {"repository": repo.group(1), "commit": commit.group(1), **({"date": date.group(1)} if date else {})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
         counts = f"{len(data['operations'])} operations, {len(data['definitions'])} definitions"
         print(f"{path.name} -> {out.name}: {counts}")
+    origin = upstream(args.source)
+    if origin:
+        header = "# Where engine-*.json come from (written by scripts/build_schemas.py from the source's SOURCE.md).\n"
+        (args.out / "upstream.yaml").write_text(header + yaml.safe_dump(origin, sort_keys=False))
+        print(f"upstream: {origin['repository']} @ {origin['commit']}")
     return 0
 
 

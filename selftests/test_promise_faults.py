@@ -29,7 +29,10 @@ def _run(tmp: Path, *extra: str) -> list[dict]:
         cmd = [sys.executable, "-m", "pytest", "-q", "suites/test_promises.py", "--target", "fake",
                "--api-version", version, "--allow-global-changes", f"--reports-dir={reports}", "--no-matrix",
                "-p", "selftests.promise_faults", "-p", "no:randomly", *extra]
-        env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "PYTEST_XDIST_WORKER", "DAC_RUN_ID")}
+        # The fake keeps its own registry behind any address: this one is never dialled.
+        cmd += ["--registry", "127.0.0.1:5999"]
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DOCKER_HOST", "PYTEST_XDIST_WORKER", "DAC_RUN_ID") and not k.startswith("DAC_REGISTRY")}
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         results = reports / "results.json"
         assert results.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -605,7 +605,8 @@ def _sh(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdi
     args = argv[1:]
     while args and args[0] in ("-e", "-x", "-l", "-i", "-u"):
         args = args[1:]
-    sub = Shell(ProcessIO(write, stdin, shell.io.control, shell.io.fs, shell.env, shell.cwd, shell.io.hostname))
+    sub = Shell(ProcessIO(write, stdin, shell.io.control, shell.io.fs, shell.env, shell.cwd, shell.io.hostname,
+                          shell.io.user))
     try:
         if args and args[0] == "-c":
             if len(args) < 2:
@@ -943,6 +944,22 @@ def _cp_mv(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], s
     return 0
 
 
+def _id(shell: Shell, argv: list[str]) -> str:
+    """`id [-u|-g]` of the process's user: "name", "uid", "name:group" or "uid:gid" (looked up in /etc/passwd)."""
+    user, _, group = (shell.io.user or "root").partition(":")
+    entry = shell.io.fs.get("/etc/passwd")
+    rows = [line.split(":") for line in (entry.data.decode(errors="replace") if entry else "").splitlines()]
+    row = next((r for r in rows if len(r) > 3 and user in (r[0], r[2])), None)
+    uid = row[2] if row else user if user.isdigit() else "0"
+    gid = group if group.isdigit() else row[3] if row else uid
+    if "-u" in argv:
+        return uid + "\n"
+    if "-g" in argv:
+        return gid + "\n"
+    name = f"({row[0]})" if row else ""
+    return f"uid={uid}{name} gid={gid}\n" if uid != "0" else "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n"
+
+
 def _read(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
     names = [a for a in argv[1:] if not a.startswith("-")] or ["REPLY"]
     if stdin is None:
@@ -969,7 +986,7 @@ BUILTINS: dict[str, Builtin] = {
     "cp": _cp_mv, "mv": _cp_mv, "ln": _cp_mv,
     "hostname": _text(lambda s, a: s.io.hostname + "\n"),
     "pwd": _text(lambda s, a: s.cwd + "\n"),
-    "id": _text(lambda s, a: "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n"),
+    "id": _text(lambda s, a: _id(s, a)),
     "whoami": _text(lambda s, a: "root\n"),
     "uname": _text(lambda s, a: "Linux\n" if len(a) == 1 else "Linux fake 6.0.0-fake #1 SMP x86_64 GNU/Linux\n"),
     "date": _text(_date),

@@ -278,7 +278,7 @@ def _remove(state: State, container: Container, volumes: bool = False) -> None:
         return
     container.removed = True
     state.containers.pop(container.id, None)
-    for exec_id in container.exec_ids:
+    for exec_id in [i for i, e in state.execs.items() if e.container_id == container.id]:  # ended ones too
         state.execs.pop(exec_id, None)
     for net in state.networks.values():
         net.endpoints.pop(container.id, None)
@@ -513,6 +513,18 @@ def _mount_points(container: Container) -> list[dict[str, Any]]:
     return out
 
 
+def health_status(c: Container) -> str:
+    """As the Engine: "none" without a healthcheck; "starting" until the first probe, one Interval (30 s by
+    default) after the start; the fake's probes then pass."""
+    check = c.config.get("Healthcheck") or {}
+    if check.get("Test") in (None, [], ["NONE"]):
+        return "none"
+    if c.status not in ("running", "paused"):
+        return "unhealthy"
+    interval = check.get("Interval") or 30_000_000_000
+    return "starting" if now_ns() - c.started_ns < interval else "healthy"
+
+
 def inspect_json(state: State, c: Container, version: Version, size: bool = False) -> dict[str, Any]:
     ports, _ = _ports(c)
     base = f"/var/lib/docker/containers/{c.id}"
@@ -521,8 +533,8 @@ def inspect_json(state: State, c: Container, version: Version, size: bool = Fals
           "ExitCode": c.exit_code, "Error": c.error,
           "StartedAt": rfc3339(c.started_ns) if c.started_ns else ZERO_TIME,
           "FinishedAt": rfc3339(c.finished_ns) if c.finished_ns else ZERO_TIME}
-    if c.config.get("Healthcheck") and c.config["Healthcheck"].get("Test") not in (None, ["NONE"]):
-        st["Health"] = {"Status": "healthy" if c.status == "running" else "unhealthy", "FailingStreak": 0, "Log": []}
+    if health_status(c) != "none":
+        st["Health"] = {"Status": health_status(c), "FailingStreak": 0, "Log": []}
     primary = next(iter(c.networks.values()), {})
     net_settings: dict[str, Any] = {
         "Bridge": "", "SandboxID": c.id[::-1] if c.running else "", "HairpinMode": False,
@@ -594,6 +606,25 @@ def container_inspect(ctx: Ctx) -> Response:
         return json_response(inspect_json(ctx.state, _ctr(ctx), ctx.version, ctx.qbool("size")))
 
 
+def _port_set(values: list[str]) -> set[tuple[int, str]]:
+    """expose/publish values: `<port>[/<proto>]` or `<start>-<end>[/<proto>]` (tcp when no protocol)."""
+    out: set[tuple[int, str]] = set()
+    for value in values:
+        ports, _, proto = value.partition("/")
+        start, _, end = ports.partition("-")
+        if not start.isdigit() or (end and not end.isdigit()):
+            raise ApiError(400, f"error while looking up for port {value}")
+        out |= {(n, proto or "tcp") for n in range(int(start), int(end or start) + 1)}
+    return out
+
+
+def _ports_match(c: Container, expose: list[str], publish: list[str]) -> bool:
+    """As moby's daemon/list.go: expose names a container port, publish a host port, of the list's Ports."""
+    exposed, published = _port_set(expose), _port_set(publish)
+    return any((p["PrivatePort"], p["Type"]) in exposed or (p.get("PublicPort"), p["Type"]) in published
+               for p in _ports(c)[1])
+
+
 LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "is-task", "isolation", "label", "name",
                 "network", "publish", "since", "status", "volume")
 
@@ -646,6 +677,11 @@ def container_list(ctx: Ctx) -> Response:
                 is_task = "com.docker.swarm.task" in c.labels
                 if is_task != truthy(filters["is-task"][:1]):
                     continue
+            if filters.get("health") and health_status(c) not in filters["health"]:
+                continue
+            if (filters.get("expose") or filters.get("publish")) and not _ports_match(
+                    c, filters.get("expose", []), filters.get("publish", [])):
+                continue
             if any(c.created_ns >= b for b in before) or any(c.created_ns <= s for s in since):
                 continue
             out.append(summary_json(state, c, ctx.version, size))
@@ -756,6 +792,17 @@ def container_wait(ctx: Ctx) -> Response:
             return container.exits > exits or container.removed
         return not container.running or container.removed
 
+    def answer() -> dict[str, Any]:
+        body: dict[str, Any] = {"StatusCode": container.exit_code}
+        if container.error:
+            body["Error"] = {"Message": container.error}
+        return body
+
+    with state.lock:
+        if done():
+            # Nothing to wait for: the answer is complete at once (a plain body, which faults can edit).
+            return json_response(answer())
+
     def gen() -> Iterator[bytes]:
         yield b""  # headers go out now, as the Engine flushes them before waiting
         with state.cond:
@@ -763,9 +810,7 @@ def container_wait(ctx: Ctx) -> Response:
                 state.cond.wait(0.5)
                 if not ctx.req.alive():
                     return
-            body: dict[str, Any] = {"StatusCode": container.exit_code}
-            if container.error:
-                body["Error"] = {"Message": container.error}
+            body = answer()
         yield json_bytes(body)
     return stream_response(gen())
 
@@ -784,6 +829,8 @@ def container_delete(ctx: Ctx) -> Response:
                                 "attempting removal or force remove")
         if ctx.qbool("link"):
             raise ApiError(400, "Conflict, cannot remove the default link name of the container")
+        if ctx.fault("container-delete-keeps"):
+            return empty(204)
         running = container.running
     if running:
         state.emit("container", "kill", container.id, container.attrs(state, signal="9"))
@@ -937,7 +984,9 @@ def container_logs(ctx: Ctx) -> Response:
                 continue
             data = entry.data
             if timestamps:
-                data = rfc3339(entry.ns).encode() + b" " + data
+                # moby writes log times as jsonmessage.RFC3339NanoFixed: always nine fraction digits
+                secs, nanos = divmod(entry.ns, 1_000_000_000)
+                data = f"{rfc3339(secs * 1_000_000_000)[:-1]}.{nanos:09d}Z ".encode() + data
             if short and not tty:
                 yield bytes([entry.stream, 0, 0, 0]) + (len(data) + 64).to_bytes(4, "big") + data
                 return
@@ -1154,10 +1203,14 @@ def container_stats(ctx: Ctx) -> Response:
 
     def gen() -> Iterator[bytes]:
         n = 0
+        previous = ZERO_TIME
         while True:
             with state.lock:
                 running = container.running
                 record = _stats(container, n, False, ctx.version)
+            if running and n:
+                record["preread"] = previous  # as the Engine: the previous sample's read
+            previous = record["read"]
             yield json_bytes(record)
             n += 1
             if not running or container.removed or state.closing or not ctx.req.alive():
@@ -1223,7 +1276,7 @@ def container_archive_put(ctx: Ctx) -> Response:
             raise ApiError(404, f"Could not find the file {path} in container {ctx.params['id']}")
         if entry.kind != "dir":
             raise ApiError(400, "extraction point is not a directory")
-        container.fs.extract(ctx.req.body, full)
+        container.fs.extract(ctx.req.body, full, no_overwrite_dir_non_dir=ctx.qbool("noOverwriteDirNonDir"))
         ctx.state.emit("container", "extract-to-dir", container.id, container.attrs(ctx.state, path=path))
     return text_response("")
 

@@ -131,7 +131,8 @@ def _launch(state: State, container: Container, ex: Exec) -> None:
 
     def run() -> None:
         io = ProcessIO(write, ex.stdin, ex.control, container.fs, env, cwd,  # type: ignore[arg-type]
-                       container.config.get("Hostname") or container.short)
+                       container.config.get("Hostname") or container.short,
+                       ex.config.get("User") or container.config.get("User") or "root")
         try:
             code = Shell(io).run(list(ex.argv))
         except CommandNotFound:
@@ -144,6 +145,8 @@ def _launch(state: State, container: Container, ex: Exec) -> None:
             ex.running = False
             ex.exit_code = code
             ex.done = True
+            if ex.id in container.exec_ids:  # the container lists its execs until they end (moby monitor.go)
+                container.exec_ids.remove(ex.id)
             state.emit("container", "exec_die", container.id, container.attrs(state, execID=ex.id,
                                                                               exitCode=str(code)))
             state.cond.notify_all()

@@ -179,7 +179,7 @@ class FS:
 
     # --- tar in/out ----------------------------------------------------------------------
     @_locked
-    def extract(self, data: bytes, dest: str = "/") -> None:
+    def extract(self, data: bytes, dest: str = "/", no_overwrite_dir_non_dir: bool = False) -> None:
         """PUT archive / image layers: unpack a (possibly compressed) tar under dest."""
         dest = self.resolve(dest)
         try:
@@ -198,6 +198,12 @@ class FS:
                 parent = posixpath.dirname(name)
                 if parent not in self.entries:
                     self.mkdir(parent)
+                existing = self.entries.get(name)
+                if no_overwrite_dir_non_dir and existing is not None and (existing.kind == "dir") != member.isdir():
+                    # As moby's archive.Unpack (via chrootarchive): entries before this one stay extracted.
+                    what = ("directory", "non-directory") if existing.kind == "dir" else ("non-directory", "directory")
+                    raise ApiError(500, f'Error processing tar file(exit status 1): cannot overwrite {what[0]} '
+                                        f'"{name}" with {what[1]} "{dest}"')
                 if member.isdir():
                     self.entries[name] = Entry("dir", member.mode & 0o7777, member.mtime, uid=member.uid,
                                                gid=member.gid)

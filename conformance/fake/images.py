@@ -396,24 +396,28 @@ def image_inspect(ctx: Ctx) -> Response:
 def image_history(ctx: Ctx) -> Response:
     with ctx.state.lock:
         image = ctx.state.images.get(ctx.params["name"])
-        tags = ctx.state.images.repo_tags(image)
+        # As the Engine (daemon/images/image_history.go): newest first, the image's own entry gets its id and
+        # tags, the next its parent's, and so on while the parent is here; older entries are "<missing>".
+        lineage: list[tuple[str, list[str]]] = []
+        walk: Image | None = image
+        while walk is not None:
+            lineage.append((walk.id, ctx.state.images.repo_tags(walk)))
+            walk = ctx.state.images.images.get(walk.parent) if walk.parent else None
     history = image.meta.get("history") or []
     out = []
     layer_sizes = [len(layer) for layer in image.layers]
     layer_index = 0
-    for index, item in enumerate(history):
+    for item in history:
         size = 0
         if not item.get("empty_layer") and layer_index < len(layer_sizes):
             size = layer_sizes[layer_index]
             layer_index += 1
-        out.append({"Id": image.id if index == len(history) - 1 else "<missing>",
-                    "Created": int(parse_time(item.get("created") or image.meta["created"])),
-                    "CreatedBy": item.get("created_by", ""), "Tags": tags if index == len(history) - 1 else None,
-                    "Size": size, "Comment": item.get("comment", "")})
+        out.append({"Id": "<missing>", "Created": int(parse_time(item.get("created") or image.meta["created"])),
+                    "CreatedBy": item.get("created_by", ""), "Tags": [], "Size": size,
+                    "Comment": item.get("comment", "")})
     out.reverse()
-    for item in out:
-        if item["Tags"] is None:
-            item["Tags"] = []
+    for item, (image_id, tags) in zip(out, lineage, strict=False):  # lineage may be shorter
+        item["Id"], item["Tags"] = image_id, tags
     return json_response(out)
 
 

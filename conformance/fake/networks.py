@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from .wire import Response
 
 PREDEFINED = ("bridge", "host", "none")
+KEEPS_SETTINGS = "network-disconnect-keeps-settings"  # inline promise faults of network_disconnect
+KEEPS_ENDPOINT = "network-disconnect-keeps-endpoint"
 DRIVERS = ("bridge", "host", "null", "overlay", "macvlan", "ipvlan")
 
 
@@ -68,8 +70,12 @@ class Network:
         subnet = ipaddress.ip_network(self.ipam_config[0]["Subnet"], strict=False)
         used = {e.get("IPv4Address", "").split("/")[0] for e in self.endpoints.values()}
         gateway = self.ipam_config[0].get("Gateway", "")
+        # As moby's IPAM (libnetwork ipam/allocator.go getAddress): from IPRange when one is set, its first
+        # address included; the prefix length stays the subnet's.
+        ip_range = self.ipam_config[0].get("IPRange")
+        start = ipaddress.ip_network(ip_range, strict=False).network_address - 2 if ip_range else subnet.network_address
         while True:
-            ip = str(subnet.network_address + self.next_host)
+            ip = str(start + self.next_host)
             self.next_host += 1
             if ip not in used and ip != gateway:
                 return ip, subnet.prefixlen, gateway
@@ -192,7 +198,8 @@ def network_list(ctx: Ctx) -> Response:
                 if dangling == used:
                     continue
             item = inspect_json(net, ctx.version)
-            item["Containers"] = {}  # the list never carries endpoints
+            if ctx.at_least("1.28"):
+                item["Containers"] = {}  # from 1.28 the list carries no endpoints (moby: Detailed below 1.28)
             out.append(item)
     return json_response(out)
 
@@ -311,10 +318,14 @@ def network_disconnect(ctx: Ctx) -> Response:
     with state.lock:
         net = get(state, ctx.params["id"])
         container = get_container(state, body.get("Container") or "")
-        if net.name not in container.networks:
+        force = bool(body.get("Force"))
+        if net.name not in container.networks and not (force and container.id in net.endpoints):
             raise ApiError(403, f"container {container.id} is not connected to network {net.name}")
-        container.networks.pop(net.name)
-        net.endpoints.pop(container.id, None)
+        # Promise faults (promise_faults/networks.py): one side of the disconnect not done; Force still is.
+        if force or not ctx.fault(KEEPS_SETTINGS):
+            container.networks.pop(net.name, None)
+        if force or not ctx.fault(KEEPS_ENDPOINT):
+            net.endpoints.pop(container.id, None)
         state.emit("network", "disconnect", net.id, {"container": container.id, "name": net.name,
                                                       "type": net.driver})
     return empty(200)

@@ -1,22 +1,122 @@
-"""Plugins: the fake has none installed and no plugin registry, so it lists nothing and answers the
-rest like an Engine asked about a plugin it does not have.
+"""Plugins: installed from a rootfs + config.json tar (PluginCreate), never enabled (the fake runs nothing);
+no plugin registry stands behind the fake, so pull, push and upgrade answer like an Engine that cannot reach one.
+
+What the Engine answers, as moby's plugin/backend_linux.go and plugin/v2/plugin.go show: a name without a tag
+means `:latest`; Settings.Env starts from the config's Env values; the list filters are `capability` and
+`enabled` (the spec's `enable` is refused, "Invalid filter 'enable'", as dockerd 20.10.24 answers).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import io
+import json
+import re
+import tarfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .routing import route
-from .util import parse_filters
-from .wire import ApiError, json_response
+from .util import new_id, parse_filters, truthy
+from .wire import ApiError, empty, json_response
 
 if TYPE_CHECKING:
     from .engine import Ctx
+    from .state import State
     from .wire import Response
 
+_DIFF_ID = "sha256:" + "0" * 64  # an empty rootfs layer (the fake keeps no plugin files)
 
-def _not_found(ctx: Ctx) -> Response:
-    raise ApiError(404, f'plugin "{ctx.params.get("name", "")}" not found')
+
+@dataclass
+class Plugin:
+    id: str
+    name: str
+    config: dict[str, Any]
+    enabled: bool = False
+    env: list[str] = field(default_factory=list)  # Settings.Env
+
+
+def _store(state: State) -> dict[str, Plugin]:
+    return state.extra.setdefault("plugins", {})  # type: ignore[no-any-return]
+
+
+def full_name(name: str) -> str:
+    """`name` with `:latest` when it has no tag (the Engine's reference.TagNameOnly)."""
+    return name if ":" in name.rsplit("/", 1)[-1] or "@" in name else f"{name}:latest"
+
+
+def find(state: State, ref: str) -> Plugin | None:
+    plugins = _store(state)
+    found = plugins.get(full_name(ref))
+    if found is None and re.fullmatch(r"[0-9a-f]{1,64}", ref):
+        by_id = [p for p in plugins.values() if p.id.startswith(ref)]
+        found = by_id[0] if len(by_id) == 1 else None
+    return found
+
+
+def get(ctx: Ctx) -> Plugin:
+    ref = ctx.params.get("name", "")
+    found = find(ctx.state, ref)
+    if found is None:
+        raise ApiError(404, f'plugin "{ref}" not found')
+    return found
+
+
+def _types(config: dict[str, Any], ctx: Ctx) -> list[Any]:
+    """Interface.Types: strings "prefix.capability/version" as the Engine writes them; objects where the
+    version's spec declares PluginInterfaceType objects (until 1.51; schemas/errata.yaml)."""
+    out: list[Any] = []
+    for text in (config.get("Interface") or {}).get("Types") or []:
+        if ctx.at_least("1.52"):
+            out.append(text)
+            continue
+        prefix, _, rest = str(text).partition(".")
+        capability, _, version = rest.partition("/")
+        out.append({"Prefix": prefix, "Capability": capability, "Version": version})
+    return out
+
+
+def plugin_json(plugin: Plugin, ctx: Ctx) -> dict[str, Any]:
+    c = plugin.config
+    linux = c.get("Linux") or {}
+    config = {
+        "Args": {"Description": "", "Name": "", "Settable": [], "Value": [], **(c.get("Args") or {})},
+        "Description": c.get("Description", ""), "DockerVersion": _docker_version(),
+        "Documentation": c.get("Documentation", ""), "Entrypoint": list(c.get("Entrypoint") or []),
+        "Env": [dict(e) for e in c.get("Env") or []],
+        "Interface": {"Socket": (c.get("Interface") or {}).get("Socket", ""), "Types": _types(c, ctx)},
+        "IpcHost": bool(c.get("IpcHost")),
+        "Linux": {"AllowAllDevices": bool(linux.get("AllowAllDevices")),
+                  "Capabilities": list(linux.get("Capabilities") or []), "Devices": list(linux.get("Devices") or [])},
+        "Mounts": list(c.get("Mounts") or []), "Network": {"Type": (c.get("Network") or {}).get("Type", "")},
+        "PidHost": bool(c.get("PidHost")), "PropagatedMount": c.get("PropagatedMount", ""),
+        "User": dict(c.get("User") or {}), "WorkDir": c.get("WorkDir", ""),
+        "rootfs": {"diff_ids": [_DIFF_ID], "type": "layers"},
+    }
+    return {"Config": config, "Enabled": plugin.enabled, "Id": plugin.id, "Name": plugin.name,
+            "PluginReference": plugin.name,
+            "Settings": {"Args": [], "Devices": [], "Env": list(plugin.env), "Mounts": []}}
+
+
+def _docker_version() -> str:
+    from .engine import FAKE_VERSION  # engine imports the handler modules: import it when first needed
+    return FAKE_VERSION
+
+
+def _capabilities(plugin: Plugin) -> list[str]:
+    types = (plugin.config.get("Interface") or {}).get("Types") or []
+    return [str(t).partition(".")[2].partition("/")[0] for t in types]
+
+
+def _matches(wanted: list[str], value: str) -> bool:
+    """filters.Args.Match: an exact value, or a value used as an (unanchored) regular expression."""
+    for pattern in wanted:
+        try:
+            if pattern == value or re.search(pattern, value):
+                return True
+        except re.error:
+            continue
+    return False
 
 
 def _no_registry(ctx: Ctx) -> Response:
@@ -27,8 +127,19 @@ def _no_registry(ctx: Ctx) -> Response:
 
 @route("GET", "/plugins", "PluginList")
 def plugin_list(ctx: Ctx) -> Response:
-    parse_filters(ctx.q("filters"), ("capability", "enable"))
-    return json_response([])
+    filters = parse_filters(ctx.q("filters"), ("capability", "enabled"))
+    enabled = filters.get("enabled")
+    if enabled and enabled[0].lower() not in ("1", "0", "true", "false"):
+        raise ApiError(400, f"Invalid filter 'enabled={enabled}'")
+    out = []
+    with ctx.state.lock:
+        for plugin in _store(ctx.state).values():
+            if enabled and plugin.enabled != truthy(enabled[:1]):
+                continue
+            if "capability" in filters and not all(_matches(filters["capability"], c) for c in _capabilities(plugin)):
+                continue  # as moby: every interface type of the plugin must match
+            out.append(plugin_json(plugin, ctx))
+    return json_response(out)
 
 
 @route("GET", "/plugins/privileges", "GetPluginPrivileges")
@@ -44,11 +155,97 @@ route("POST", "/plugins/pull", "PluginPull")(_no_registry)
 
 @route("POST", "/plugins/create", "PluginCreate")
 def plugin_create(ctx: Ctx) -> Response:
-    raise ApiError(500, "failed to create plugin: config.json not found in the plugin rootfs tar")
+    if not ctx.q("name"):
+        raise ApiError(500, "invalid reference format")
+    name = full_name(ctx.q("name") or "")
+    config = _config_from_tar(ctx.req.body)
+    with ctx.state.lock:
+        plugins = _store(ctx.state)
+        if name in plugins:
+            raise ApiError(409, f"plugin {name} already exists")
+        env = [f"{e['Name']}={e['Value']}" for e in config.get("Env") or [] if e.get("Value") is not None]
+        plugin = Plugin(new_id(), name, config, env=env)
+        plugins[name] = plugin
+        ctx.state.emit("plugin", "create", plugin.id, {"name": name})
+    return empty(204)
 
 
-for _method, _suffix, _op in (("GET", "/json", "PluginInspect"), ("DELETE", "", "PluginDelete"),
-                              ("POST", "/enable", "PluginEnable"), ("POST", "/disable", "PluginDisable"),
-                              ("POST", "/push", "PluginPush"), ("POST", "/set", "PluginSet"),
-                              ("POST", "/upgrade", "PluginUpgrade")):
-    route(_method, "/plugins/{name:.+}" + _suffix, _op)(_not_found)
+def _config_from_tar(data: bytes) -> dict[str, Any]:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            member = next((m for m in tar.getmembers() if m.name.lstrip("./") == "config.json"), None)
+            handle = tar.extractfile(member) if member is not None else None
+            raw = handle.read() if handle is not None else None
+    except (tarfile.TarError, EOFError):
+        raw = None
+    if raw is None:
+        raise ApiError(500, "failed to create plugin: config.json not found in the plugin rootfs tar")
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(500, f"failed to create plugin: invalid config.json: {exc}") from None
+    if not isinstance(config, dict):
+        raise ApiError(500, "failed to create plugin: config.json is not an object")
+    return config
+
+
+@route("GET", "/plugins/{name:.+}/json", "PluginInspect")
+def plugin_inspect(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        return json_response(plugin_json(get(ctx), ctx))
+
+
+@route("DELETE", "/plugins/{name:.+}", "PluginDelete")
+def plugin_delete(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        plugin = get(ctx)
+        if plugin.enabled and not ctx.qbool("force"):
+            raise ApiError(409, f"plugin {plugin.name} is enabled")
+        del _store(ctx.state)[plugin.name]
+        ctx.state.emit("plugin", "remove", plugin.id, {"name": plugin.name})
+    return empty(200)  # the Engine writes no body here (schemas/errata.yaml plugin-delete-empty-body)
+
+
+@route("POST", "/plugins/{name:.+}/set", "PluginSet")
+def plugin_set(ctx: Ctx) -> Response:
+    args = ctx.body([]) or []
+    with ctx.state.lock:
+        plugin = get(ctx)
+        declared = {e.get("Name"): e for e in plugin.config.get("Env") or []}
+        for arg in args:
+            key, sep, value = str(arg).partition("=")
+            if not sep:
+                continue  # as dockerd 20.10.24: an argument without "=" changes nothing
+            if key not in declared:
+                raise ApiError(500, f'setting "{key}" not found in the plugin configuration')
+            if "value" not in (declared[key].get("Settable") or []):
+                raise ApiError(500, f'"{key}" is not settable')
+            plugin.env = [e for e in plugin.env if e.partition("=")[0] != key] + [f"{key}={value}"]
+    return empty(204)
+
+
+@route("POST", "/plugins/{name:.+}/enable", "PluginEnable")
+def plugin_enable(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        plugin = get(ctx)
+    entry = (plugin.config.get("Entrypoint") or [""])[0]
+    raise ApiError(500, "failed to create shim task: OCI runtime create failed: unable to start container process: "
+                        f'exec: "{entry}": stat {entry}: no such file or directory: unknown')
+
+
+@route("POST", "/plugins/{name:.+}/disable", "PluginDisable")
+def plugin_disable(ctx: Ctx) -> Response:
+    with ctx.state.lock:
+        plugin = get(ctx)
+    raise ApiError(409, f"plugin is already disabled: plugin {plugin.name} found but disabled")
+
+
+def _needs_registry(ctx: Ctx) -> Response:
+    """Push and upgrade: a plugin the fake does not have is not found; one it has needs a registry it has not."""
+    with ctx.state.lock:
+        get(ctx)
+    return _no_registry(ctx)
+
+
+for _method, _suffix, _op in (("POST", "/push", "PluginPush"), ("POST", "/upgrade", "PluginUpgrade")):
+    route(_method, "/plugins/{name:.+}" + _suffix, _op)(_needs_registry)

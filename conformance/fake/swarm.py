@@ -5,6 +5,7 @@ command language), tasks, secrets, configs.  Every endpoint answers 503 until /s
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets as pysecrets
 import threading
 from collections.abc import Iterator
@@ -158,6 +159,21 @@ def swarm_inspect(ctx: Ctx) -> Response:
         return json_response(_swarm_json(swarm, ctx.version))
 
 
+def _check_listen_addr(addr: str) -> None:
+    """As moby daemon/cluster/listen_addr.go resolveListenAddr: HOST:PORT, HOST an IP or an interface (400)."""
+    if not addr:
+        return
+    host, sep, _ = addr.rpartition(":")
+    if not sep or (":" in host and not (host.startswith("[") and host.endswith("]"))):
+        raise ApiError(400, f"could not parse listen address {addr}")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if host not in ("lo", "eth0"):  # the fake's interfaces
+            raise ApiError(400, "listen address must be an IP address or network interface (with optional port "
+                                "number)") from None
+
+
 @route("POST", "/swarm/init", "SwarmInit")
 def swarm_init(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
@@ -166,6 +182,7 @@ def swarm_init(ctx: Ctx) -> Response:
         swarm = state.swarm
         if swarm.active:
             raise ApiError(503, ALREADY)
+        _check_listen_addr(body.get("ListenAddr") or "")
         swarm.reset()
         swarm.active = True
         swarm.node_id = _sid()
@@ -290,8 +307,12 @@ def node_list(ctx: Ctx) -> Response:
             return json_response([])
         if filters.get("id") and not any(node["ID"].startswith(v) for v in filters["id"]):
             return json_response([])
-        if filters.get("name") and not any(v in ctx.state.hostname for v in filters["name"]):
-            return json_response([])
+        if filters.get("name") and not any(ctx.state.hostname.startswith(v) for v in filters["name"]):
+            return json_response([])  # name: a prefix, as swarmkit's NamePrefixes
+        if filters.get("membership") and "accepted" not in filters["membership"]:
+            return json_response([])  # the one node is an accepted member
+        if filters.get("label") and not match_labels(node["Description"]["Engine"].get("Labels"), filters["label"]):
+            return json_response([])  # label: the engine's labels (dockerd --label), node.label: the node spec's
         if filters.get("node.label") and not match_labels(node["Spec"].get("Labels"), filters["node.label"]):
             return json_response([])
         return json_response([node])
@@ -437,6 +458,17 @@ def _reconcile(state: State, service: Obj, restart: bool) -> None:
             _start_task(state, service, key)
 
 
+def _proto(value: Any) -> Any:
+    """A spec as swarmkit stores it (protobuf): null, empty and zero fields are the same as absent ones, so
+    an update that sends back what ServiceInspect answered changes nothing and restarts no task."""
+    if isinstance(value, dict):
+        out = {k: _proto(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", 0, False, {}, [])}
+    if isinstance(value, list):
+        return [_proto(v) for v in value]
+    return value
+
+
 def _service(ctx: Ctx, ref: str) -> Obj:
     service = find_by_ref(_require(ctx).services.values(), ref, lambda s: s.spec.get("Name"))
     if service is None:
@@ -514,7 +546,9 @@ def service_create(ctx: Ctx) -> Response:
 @route("GET", "/services/{id}", "ServiceInspect")
 def service_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
-        return json_response(_service_json(ctx, _service(ctx, ctx.params["id"]), True))
+        # ServiceStatus only in ServiceList with status=true (the Engine's GetService never fills it)
+        status = ctx.fault("service-inspect-status")
+        return json_response(_service_json(ctx, _service(ctx, ctx.params["id"]), status))
 
 
 @route("POST", "/services/{id}/update", "ServiceUpdate")
@@ -535,7 +569,7 @@ def service_update(ctx: Ctx) -> Response:
         service.previous, service.spec = service.spec, spec
         service.index = state.swarm.next_index()
         service.updated_ns = now_ns()
-        restart = spec.get("TaskTemplate") != old_template
+        restart = _proto(spec.get("TaskTemplate")) != _proto(old_template)
         _reconcile(state, service, restart)
         state.emit("service", "update", service.id, {"name": spec["Name"]}, scope="swarm")
     return json_response({"Warnings": []})
@@ -588,9 +622,13 @@ def task_list(ctx: Ctx) -> Response:
                 continue
             if filters.get("desired-state") and task.desired not in filters["desired-state"]:
                 continue
-            if filters.get("name") and not any(f"{sname}.{task.slot}".startswith(v) or sname.startswith(v)
-                                               for v in filters["name"]):
+            # swarmkit's task name <service>.<slot or node id>.<task id>, matched as a prefix
+            full = f"{sname}.{task.slot if task.slot is not None else swarm.node_id}.{task.id}"
+            if filters.get("name") and not any(full.startswith(v) for v in filters["name"]):
                 continue
+            if filters.get("label") and not match_labels(service.spec.get("Labels") if service else {},
+                                                         filters["label"]):
+                continue  # label: the service's labels (swarmkit matches the task's ServiceAnnotations)
             if filters.get("node") and not any(v in (swarm.node_id, ctx.state.hostname) for v in filters["node"]):
                 continue
             out.append(_task_json(ctx, task))
