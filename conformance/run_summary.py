@@ -16,7 +16,7 @@ from conformance import skips
 BAD_STATES = ("error", "fail")
 # What lifts a skip whose reason names no option (the reasons come from plugins/safety.py and the suites).
 LIFTS = (
-    ("needs a swarm manager", "a target that is a swarm manager (docker swarm init) and --allow-global-changes"),
+    ("needs a swarm manager", "a target that is a swarm manager (docker swarm init)"),
     ("needs a node that is not a swarm manager", "a target outside swarm mode"),
     ("needs a node outside any swarm", "a target outside swarm mode"),
     ("checks the deviations of target kind", "--target fake:swarm-classic (or a classic Swarm)"),

@@ -20,7 +20,7 @@ import pytest
 from allure_commons.model2 import StatusDetails
 from allure_commons.utils import md5
 
-from conformance import matrix
+from conformance import about, matrix
 from conformance.recorder import USER_PROPERTY
 from conformance.redact import redact_text
 from plugins.reporting import TEST_PROPERTY, suite_version
@@ -124,7 +124,8 @@ def environment(state: Any) -> dict[str, str]:
     return {"target": matrix.target_id(target.as_dict()), "target.kind": target.kind,
             "engine.version": target.engine_version, "api.range": f"{target.api_min}-{target.api_max}",
             "api.versions": ",".join(state.selection.run), "os.arch": f"{target.os}/{target.arch}",
-            "suite.version": suite_version(), "test.image": state.image, "run.id": state.run_id}
+            "suite.version": suite_version(), "suite.package": about.__version__,
+            "spec.commit": about.spec_upstream().get("commit", ""), "test.image": state.image, "run.id": state.run_id}
 
 
 def _property_line(key: str, value: str) -> str:

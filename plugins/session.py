@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "suites"
 STATE_KEY = pytest.StashKey["SuiteState"]()
 WORKER_LABEL = "com.docker-api-conformance.worker"
+DIST_KEY = "dac_dist"  # the controller's --dist, for its xdist workers
 
 
 @dataclass
@@ -190,6 +191,13 @@ def pytest_configure(config: pytest.Config) -> None:
     except (TargetError, VersionError, SpecError, ExpectationsError, ScenarioError, PromiseError) as exc:
         raise pytest.UsageError(f"docker-api-conformance: {exc}") from None
     config.stash[STATE_KEY] = state
+    if getattr(config.option, "dist", "no") == "load" and not hasattr(config, "workerinput"):
+        # -n N: keep each xdist_group (the swarm-mode flow) on one worker, whose engine (its own embedded
+        # fake, or the shared target) it turns into a manager and back.  Workers learn it from their
+        # workerinput (pytest_configure_node below): they name grouped tests for the scheduler.
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get(DIST_KEY) == "loadgroup":
+        config.option.loadgroup = True
     config.pluginmanager.register(SessionPlugin(state), "dac-session")
     config.add_cleanup(lambda: state.fake.stop() if state.fake else None)
 
@@ -213,6 +221,10 @@ class SessionPlugin:
             lines.append("not applicable (outside the target's API range): "
                          + ", ".join(state.selection.not_applicable))
         return lines
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[DIST_KEY] = node.config.option.dist
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # On the controller this sees every worker's reports, with their user_properties.

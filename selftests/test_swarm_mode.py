@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.fake import start_fake
+
 ROOT = Path(__file__).resolve().parent.parent
 FLOW = ["test_swarm_init", "test_swarm_inspect_update_unlockkey", "test_nodes", "test_secrets", "test_configs",
         "test_services_and_tasks", "test_swarm_leave"]
@@ -44,13 +46,25 @@ def test_versions_run_one_whole_flow_after_another(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("target", "extra", "reason"), [
-    ("fake", (), "run with --allow-global-changes"),
+    ("served", (), "run with --allow-global-changes"),  # a fake served on its own: someone's engine, not the run's
     ("fake:swarm-classic", ("--allow-global-changes",), "unsupported by target"),
 ])
 def test_flow_is_skipped_with_its_reason(tmp_path: Path, target: str, extra: tuple[str, ...], reason: str) -> None:
-    results, output = _run(tmp_path, "--target", target, *extra)
+    server = start_fake("tcp://127.0.0.1:0") if target == "served" else None
+    try:
+        results, output = _run(tmp_path, "--target", server.url if server else target, *extra)
+    finally:
+        if server:
+            server.stop()
     assert results and all(outcome == "SKIPPED" for outcome, _, _ in results), output[-3000:]
     assert reason in output
+
+
+def test_the_embedded_fake_needs_no_flag(tmp_path: Path) -> None:
+    """The embedded fake is the run's own engine: swarm mode runs there without --allow-global-changes."""
+    results, output = _run(tmp_path, "--target", "fake", "--api-version", "1.44")
+    assert [test for _, test, _ in results] == FLOW, output[-3000:]
+    assert all(outcome in ("PASSED", "XFAIL") for outcome, _, _ in results), output[-3000:]
 
 
 @pytest.mark.skipif(not os.environ.get("DAC_SWARM_TARGET"),

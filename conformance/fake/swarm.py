@@ -686,7 +686,8 @@ def _logs_response(ctx: Ctx, tasks: list[Task], tty: bool) -> Response:
             with state.cond:
                 state.cond.wait(0.25)
 
-    return stream_response(gen(), stream_content_type(True, tty) if ctx.at_least("1.42") else None)
+    # As moby 23+ api/server/router/swarm/helpers.go swarmLogs: raw-stream, multiplexed from 1.42 without a TTY.
+    return stream_response(gen(), stream_content_type(ctx.at_least("1.42"), tty))
 
 
 @route("GET", "/services/{id}/logs", "ServiceLogs")

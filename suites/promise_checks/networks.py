@@ -82,18 +82,18 @@ def _network_prune(run: PromiseRun) -> Made:
     pruned, kept = f"{token}-net", f"{token}-keep-net"
     made = _new()
     made["names"] = {"pruned": pruned, "kept": kept}
-    kept_id = ""
+    kept_made = False
     try:
-        created = _step(run, made, "create", "NetworkCreate", expect=(201,),
-                        json_body={"Name": pruned, "Driver": "bridge", "Labels": {**state.label, PRUNE_LABEL: token}})
-        made["names"]["pruned_id"] = (created or {}).get("Id", "")
-        kept_id = run.sdk.create_network(kept, driver="bridge", labels={**state.label, PRUNE_LABEL: f"{token}-keep"})["Id"]
+        _step(run, made, "create", "NetworkCreate", expect=(201,),
+              json_body={"Name": pruned, "Driver": "bridge", "Labels": {**state.label, PRUNE_LABEL: token}})
+        run.sdk.create_network(kept, driver="bridge", labels={**state.label, PRUNE_LABEL: f"{token}-keep"})
+        kept_made = True
         if parse(run.version) >= parse("1.30"):
             _step(run, made, "prune", "NetworkPrune", query={"filters": {"label": _labels_filter(run, token)}})
     finally:
         _quietly(run.sdk.remove_network, pruned)
-        if kept_id:
-            _quietly(run.sdk.remove_network, kept_id)
+        if kept_made:
+            _quietly(run.sdk.remove_network, kept)  # by name: a broken NetworkCreate answer may lie about the ID
     return made
 
 
@@ -104,7 +104,7 @@ def _volume_prune(run: PromiseRun) -> Made:
     token = unique_name(state, "prune")
     pruned, kept = f"{token}-vol", f"{token}-keep-vol"
     made = _new()
-    made["names"] = {"pruned": pruned, "kept": kept}
+    made["names"] = {"pruned": pruned, "kept": kept, "token": token}
     try:
         _step(run, made, "create", "VolumeCreate", expect=(201,),
               json_body={"Name": pruned, "Driver": "local", "Labels": {**state.label, PRUNE_LABEL: token}})
@@ -148,7 +148,7 @@ def sequence(run: PromiseRun) -> None:
     for rule in render(run.params["expect"], context):
         if "lacks" in rule:
             for where, value in nodes(doc, rule["pointer"]):
-                run.expect(isinstance(value, list) and rule["lacks"] not in value,
+                run.expect(value is None or (isinstance(value, list) and rule["lacks"] not in value),
                            f"{where}: {value!r} holds {rule['lacks']!r}", where)
             continue
         judge(run, doc, rule)
