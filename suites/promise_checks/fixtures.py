@@ -33,7 +33,8 @@ def promise_container(request: pytest.FixtureRequest) -> Iterator[ObjectRef]:
     name = unique_name(state, "promise")
     host_config = sdk.create_host_config(restart_policy={"Name": "on-failure", "MaximumRetryCount": 2},
                                          dns=["10.0.0.53"], extra_hosts={"dac.invalid": "10.1.2.3"},
-                                         cap_add=["NET_ADMIN"], cpu_shares=512)
+                                         cap_add=["NET_ADMIN"])
+    # No CpuShares: a classic Swarm manager reads it as a number of CPUs to reserve (so 512 never schedules).
     created = sdk.create_container(
         state.image, command=SUBJECT["cmd"], name=name, labels={**state.label, PROMISE_LABEL: "subject"},
         environment=SUBJECT["env"] + state.placement.env(), working_dir=SUBJECT["working_dir"],
