@@ -15,6 +15,7 @@ configuration the current folder has does not change the run.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 
@@ -39,10 +40,16 @@ def suite_args(args: list[str]) -> tuple[list[str], bool]:
     return out, selected
 
 
+def _sets_verbosity(arg: str) -> bool:
+    return arg in ("--verbose", "--quiet") or bool(re.fullmatch(r"-[vq]+", arg))
+
+
 def pytest_argv(args: list[str]) -> list[str]:
-    """The pytest command line of `run`."""
+    """The pytest command line of `run`: quiet (-q: the progress dots without the installed files' long paths,
+    then the suite's summary) unless -v/-q are given."""
     given, selected = suite_args(args)
-    return ["-p", "plugins.bundle", "-c", str(RUN_INI), f"--rootdir={BUNDLE}", *given,
+    quiet = [] if any(_sets_verbosity(arg) for arg in args) else ["-q"]
+    return ["-p", "plugins.bundle", "-c", str(RUN_INI), f"--rootdir={BUNDLE}", *quiet, *given,
             *([] if selected else [str(SUITES)])]
 
 

@@ -26,8 +26,13 @@ PROMISE_CHECKS = Path(__file__).resolve().parent.parent / "suites" / "promise_ch
 
 
 def fixture_modules() -> list[str]:
-    """suites.promise_checks.fixtures, then fixtures_<area> in name order."""
-    return [f"suites.promise_checks.{path.stem}" for path in sorted(PROMISE_CHECKS.glob("fixtures*.py"))]
+    """The promise checks' package, then its fixtures, fixtures_<area> in name order.
+
+    The package comes first so that pytest marks all its modules for assert rewriting before any is
+    imported (its checker modules import fixture modules; a module imported before pytest marks it
+    cannot be rewritten, and pytest warns)."""
+    return ["suites.promise_checks",
+            *(f"suites.promise_checks.{path.stem}" for path in sorted(PROMISE_CHECKS.glob("fixtures*.py")))]
 
 
 pytest_plugins = [*CORE, *fixture_modules()]

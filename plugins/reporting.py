@@ -95,12 +95,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ReportingPlugin(config, baseline), PLUGIN_NAME)
 
 
+def _matches(arg: str, flag: str) -> bool:
+    if flag.startswith("--"):
+        return arg == flag or arg.startswith(flag + "=")
+    return arg.startswith(flag) and not arg.startswith("--")  # -ra, -rfE
+
+
 def _given(config: pytest.Config, *flags: str) -> bool:
     """Whether the user named one of these options (command line, PYTEST_ADDOPTS or the ini's addopts)."""
     args = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
             *config.getini("addopts")]
-    return any(str(arg) == flag or str(arg).startswith(flag if flag.startswith("--") else flag[:2])
-               and not str(arg).startswith("--") for arg in args for flag in flags)
+    return any(_matches(str(arg), flag) for arg in args for flag in flags)
 
 
 def detailed(config: pytest.Config) -> bool:
@@ -349,7 +354,7 @@ class ReportingPlugin:
                  f"{run_summary.counts_line(tests)}; matrix cells: {cells}"]
         lines.append(run_summary.coverage_line(pair_coverage(state)))
         lines += run_summary.failure_lines(run_summary.failure_groups(state.outcomes), 50 if full else 10)
-        lines += run_summary.skip_lines(run_summary.skip_groups(skipped), 100 if full else 8)
+        lines += run_summary.skip_lines(run_summary.skip_groups(skipped), 100 if full else 6)
         lines += self._excuse_lines(state, full)
         extra = [p for p in (state.reports_dir / "coverage.json",) if self.written and p.exists()]
         lines.append(run_summary.paths_line([*self.written, *extra]))

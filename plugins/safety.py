@@ -190,9 +190,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         line += f" ({', '.join(skipped)})" if skipped else ""
         if missing:
             line += f"; WITHOUT scenario or ineligible entry: {', '.join(missing)}"
-        if missing or config.get_verbosity() > 0 or len(state.selection.run) == 1:
-            lines.append(line)
-    if len(sizes) > 1 and not lines:  # one line for many versions (-v: one per version)
+        if missing or config.get_verbosity() > 0 or (skipped and len(state.selection.run) == 1):
+            lines.append(line)  # else one line for all versions below, or none when there is nothing to say
+    if len(sizes) > 1 and not lines and skipped_any:  # one line for many versions (-v: one per version)
         names = f" ({', '.join(sorted(skipped_any))})" if skipped_any else ""
         lines.append(f"operations at {state.selection.run[0]}..{state.selection.run[-1]}: {min(sizes)}..{max(sizes)} "
                      f"per version, ineligible {len(skipped_any)}{names}")

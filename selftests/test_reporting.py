@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import matrix
+from conformance import matrix, run_summary
 from conformance.accounting import account
 from conformance.expectations import Expectation
-from plugins.reporting import ReportingPlugin, RunRecord, synthesize
+from plugins.reporting import ReportingPlugin, RunRecord, detailed, quiet_by_default, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Sup3r-S3cret-selftest-7f2c"
@@ -224,3 +224,74 @@ def test_an_error_answer_does_not_exercise_a_body_pointer_excuse() -> None:
     assert [e["id"] for e in account([nil], [{**checked, "status": 503}], "docker", "20.10.24")["not_exercised"]] \
         == ["nil"]
     assert [e["id"] for e in account([nil], [{**checked, "status": 200}], "docker", "20.10.24")["stale"]] == ["nil"]
+
+
+def test_skips_are_grouped_by_reason_with_what_lifts_them() -> None:
+    reasons = ["[precondition missing] needs a swarm manager (this node's swarm state: inactive)"] * 3 + [
+        "[needs capability] needs a registry the engine can reach: pass --registry HOST:PORT (scripts/registry-up)",
+        "[not opted in] changes the whole engine (swarm, plugins, unfiltered prune): run with --allow-global-changes",
+        "Skipped: [not in spec version] ContainerFoo is not in the API 1.25 spec", "an untyped skip"]
+    groups = run_summary.skip_groups(reasons)
+    assert [(g.count, g.category) for g in groups][:1] == [(3, "precondition missing")]
+    lifts = {g.reason: g.lift for g in groups}
+    assert lifts["needs a registry the engine can reach"] == "--registry HOST:PORT (scripts/registry-up)"
+    assert lifts["changes the whole engine (swarm, plugins, unfiltered prune)"] == "--allow-global-changes"
+    assert "docker swarm init" in lifts["needs a swarm manager (this node's swarm state: inactive)"]
+    assert lifts["ContainerFoo is not in the API 1.25 spec"] == "another --api-version"
+    lines = run_summary.skip_lines(groups, limit=2)
+    assert lines[0] == "skipped 7 tests, by reason (-> what lifts it):"
+    assert lines[-1].endswith("for 3 other reasons (-ra lists every skipped test)") and len(lines) == 4
+
+
+def test_failures_are_grouped_by_check_and_operation() -> None:
+    def outcome(version: str, state: str, *findings: tuple[str, str, str]) -> dict[str, Any]:
+        return {"operation": "ContainerList", "version": version, "state": state, "nodeid": f"t[{version}]",
+                "findings": [{"check": c, "message": m, "state": s} for c, m, s in findings]}
+
+    groups = run_summary.failure_groups([
+        outcome("1.41", "fail", ("status_expected", "expected 200, got 500", "fail"),
+                ("body_schema", "excused", "spec-erratum")),
+        outcome("1.44", "fail", ("status_expected", "expected 200, got 501", "fail")),
+        outcome("1.44", "pass"),
+        {"operation": "SystemPing", "version": "1.41", "state": "error", "nodeid": "p", "findings": [],
+         "reason": "setup: boom"}])
+    assert [(g.check, g.operation, g.count, sorted(g.versions), g.first) for g in groups] == [
+        ("status_expected", "ContainerList", 2, ["1.41", "1.44"], "expected 200, got 500"),
+        ("test", "SystemPing", 1, ["1.41"], "setup: boom")]
+    assert groups[1].state == "error" and groups[0].lines()[1].strip() == "t[1.41]"
+
+
+def test_coverage_fits_one_line() -> None:
+    row = {"exercised": 9, "declared": 10, "ratio": 0.9}
+    assert run_summary.coverage_line({"versions": {"1.41": row}}) == \
+        "(operation, status) pairs exercised: API 1.41 9/10 (90.0%)"
+    many = {f"1.{v}": {**row, "ratio": v / 100} for v in range(25, 57)}
+    line = run_summary.coverage_line({"versions": many})
+    assert "over 32 versions" in line and "lowest API 1.25" in line and "highest API 1.56" in line
+
+
+def test_quiet_by_default_and_detailed_on_request() -> None:
+    def config(*args: str, verbose: int = 0) -> Any:
+        option = type("O", (), {"reportchars": "fE", "tbstyle": "auto"})()
+        return type("C", (), {"option": option, "invocation_params": type("I", (), {"args": args})(),
+                              "getini": lambda self, name: [], "get_verbosity": lambda self: verbose})()
+
+    quiet = config()
+    quiet_by_default(quiet)
+    assert (quiet.option.reportchars, quiet.option.tbstyle) == ("", "no") and not detailed(quiet)
+    asked = config("-ra", "--tb=short")
+    quiet_by_default(asked)
+    assert (asked.option.reportchars, asked.option.tbstyle) == ("fE", "auto") and detailed(asked)  # as given
+    assert detailed(config(verbose=1)) and not detailed(config("--rootdir=x"))
+
+
+def test_a_plain_green_run_prints_at_most_40_lines(tmp_path: Path) -> None:
+    """`pytest` in the repository: the progress lines, then one summary (issue 14); -ra brings per-test lines."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "PYTEST_ADDOPTS")}
+    done = subprocess.run([sys.executable, "-m", "pytest", f"--reports-dir={tmp_path}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, env=env)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert len(lines) <= 40, done.stdout
+    assert not [line for line in lines if line.startswith(("SKIPPED", "XFAIL"))], done.stdout
+    assert any("pairs exercised" in line for line in lines) and (tmp_path / "matrix.html").is_file()

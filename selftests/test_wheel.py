@@ -131,11 +131,16 @@ def test_installed_command_runs_the_whole_suite_on_the_fake(venv: Path, empty: P
     took = time.monotonic() - started
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert (empty / "reports" / "matrix.html").is_file()
+    # Quiet by default: the progress line and one summary, no per-test lines (issue 14: at most 40 lines).
+    lines = done.stdout.splitlines()
+    assert len(lines) <= 40 and not [line for line in lines if line.startswith(("SKIPPED", "XFAIL", "PASSED"))], \
+        done.stdout
+    assert any(line.startswith("skipped ") and "by reason" in line for line in lines), done.stdout
     summary = yaml.safe_load((empty / "reports" / "summary.yaml").read_text())
     assert summary["suite"]["version"] == __version__ and summary["suite"]["spec_commit"]
     assert summary["target"]["kind"] == "fake"
     assert not summary["counts"]["tests"].get("failed") and summary["counts"]["tests"]["passed"] > 100
-    print(f"installed run on the fake: {took:.1f} s, {summary['counts']['tests']}")
+    print(f"installed run on the fake: {took:.1f} s, {len(lines)} lines, {summary['counts']['tests']}")
     # The matrix command of the same install reads that run's matrix.
     rendered = _run(venv, empty, "matrix", "render", "reports/matrix.json", "--md=again.md")
     assert rendered.returncode == 0 and (empty / "again.md").read_text().startswith("#"), rendered.stderr

@@ -53,6 +53,7 @@ from .engine import Engine
 from .faults import FAULTS
 from .images import Registry
 from .server import BadRequest, read_request, write_response
+from .util import parse_time
 from .wire import ApiError, Conn, Headers, Request, Response, error_response, json_bytes, json_response
 
 SWARM_VERSION = "swarm/1.2.9"
@@ -753,18 +754,49 @@ class SwarmClassicManager:
             wanted = _filter_values(filters.pop("node"))
             nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
             query["filters"] = [json.dumps(filters)]
+        times = self._image_times(req, filters)
         grouped: dict[str, dict[str, Any]] = {}
         for node in nodes:
-            answer = self._ask(node, req, "/images/json", query=query)
+            node_query, bounds = query, []
+            # The manager lists and filters its own record of every node's images (SOURCE.md: grouped by ID across
+            # nodes), so an image that before/since names counts wherever it is: a node that lacks it is asked
+            # without that filter, and its images are compared with the named image's creation time.
+            lacking = [key for key in times if not all(self._ask(node, req, f"/images/{ref}/json").status == 200
+                                                       for ref in _filter_values(filters[key]))]
+            if lacking:
+                kept = {key: value for key, value in filters.items() if key not in lacking}
+                node_query = {**query, "filters": [json.dumps(kept)]}
+                bounds = [(key, t) for key in lacking for t in times[key]]
+            answer = self._ask(node, req, "/images/json", query=node_query)
             if answer.status != 200:
                 return answer
             for image in self._json(answer) or []:
+                created = int(image.get("Created") or 0)
+                if any(created >= t if key == "before" else created <= t for key, t in bounds):
+                    continue
                 seen = grouped.setdefault(image["Id"], image)
                 for key in ("RepoTags", "RepoDigests"):
                     values = list(seen.get(key) or [])
                     values += [v for v in image.get(key) or [] if v not in values]
                     seen[key] = values if values or seen.get(key) is not None else seen.get(key)
         return json_response(sorted(grouped.values(), key=lambda i: i.get("Created", 0), reverse=True))
+
+    def _image_times(self, req: Request, filters: dict[str, Any]) -> dict[str, list[int]]:
+        """{"before"/"since": the creation times (unix seconds) of the images it names}, for the filters whose every
+        image some node holds (otherwise the nodes answer for it, as before)."""
+        times: dict[str, list[int]] = {}
+        for key in ("before", "since"):
+            found = []
+            for ref in _filter_values(filters.get(key) or []):
+                holders = self._holders(req, ref)
+                body = self._json(self._ask(holders[0], req, f"/images/{ref}/json")) if holders else None
+                if not isinstance(body, dict) or not body.get("Created"):
+                    break
+                found.append(int(parse_time(str(body["Created"]))))
+            else:
+                if found:
+                    times[key] = found
+        return times
 
     def _image_create(self, req: Request, match: re.Match[str]) -> Response:
         if req.q("fromSrc"):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -161,16 +161,18 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
     state, sdk = run.engine.state, run.sdk
     marker = unique_name(state, "life")
     run_label = "=".join(next(iter(state.label.items())))
-    data: dict[str, Any] = {"docs": {}, "exchanges": {}, "life": {"name": marker, "image": state.image,
+    data: dict[str, Any] = {"docs": {}, "exchanges": {}, "life": {"id": "", "name": marker, "image": state.image,
                                                                    "label": f"{LIFE_LABEL}={marker}"}}
     docs, exchanges = data["docs"], data["exchanges"]
     env = state.placement.env() or None
-    decoy = sdk.create_container(state.image, command=["sh", "-c", "exit 3"], name=f"{marker}-decoy",
+    # Named apart from the lifecycle: the Engine matches container=<name> in events as a prefix.
+    decoy = sdk.create_container(state.image, command=["sh", "-c", "exit 3"], name=unique_name(state, "decoy"),
                                  labels={**state.label, LIFE_LABEL: f"{marker}-decoy"}, environment=env,
                                  host_config=sdk.create_host_config(auto_remove=True))["Id"]
     data["decoy"], cid, volume = decoy, "", ""
     since = time.time() - 1
     waits = parse(run.version) >= (1, 30)  # condition= and a head before the exit from 1.30
+    prefetch_stats(run, str(run.context(["promise_container"])["promise_container"]))
 
     def step(name: str, op_id: str, path: dict[str, str] | None = None, expect: tuple[int, ...] = (200,),
              **kwargs: Any) -> Any:
@@ -229,7 +231,7 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
             exchanges["wait_removed"] = removal[1].exchange
             docs["decoy_after"] = {"status": run.engine.send("ContainerInspect", {"id": decoy})[1].status}
         else:
-            sdk.wait(decoy, timeout=30)
+            _quietly(sdk.wait, decoy, timeout=30)  # 404 once it is gone
         data["events"] = _base_events(run, since, cid, decoy, volume_gone)
     except (PromiseBroken, docker.errors.APIError, WireError, OSError, ValueError) as exc:
         data["broken"] = f"{type(exc).__name__}: {exc}" if not isinstance(exc, PromiseBroken) else str(exc)
@@ -289,7 +291,7 @@ def _recording(run: PromiseRun) -> dict[str, Any]:
 def lifecycle(run: PromiseRun) -> None:
     data = _recording(run)
     step = run.params["step"]
-    if step not in data["docs"]:
+    if step not in data["docs"] and step not in data["exchanges"]:
         raise PromiseBroken(data.get("broken") or f"the lifecycle did not reach {step!r}")
     run.last = data["exchanges"].get(step, run.last)
     params = _params(run, {"life": data["life"], "decoy": data["decoy"]})
@@ -377,13 +379,30 @@ def _all_stats(run: PromiseRun, cid: str) -> dict[str, tuple[Any, Any]]:
         return dict(zip(parts, pool.map(lambda part: _stats_part(run, cid, part), parts), strict=True))
 
 
+# Stats read in the background while the lifecycle runs (a real engine only): (API version, container) -> future.
+_PREFETCHED: dict[tuple[str, str], Future[dict[str, tuple[Any, Any]]]] = {}
+_BACKGROUND = ThreadPoolExecutor(1, thread_name_prefix="dac-stats")
+
+
+def prefetch_stats(run: PromiseRun, cid: str) -> None:
+    """Start reading the stats promises' samples of `cid` now: on a real engine they take a second or two of
+    waiting for its collector, which the lifecycle's requests can fill."""
+    if run.engine.state.fake is None and (run.version, cid) not in _PREFETCHED:
+        _PREFETCHED[(run.version, cid)] = _BACKGROUND.submit(_all_stats, run, cid)
+
+
+def _stats_of(run: PromiseRun, cid: str) -> dict[str, tuple[Any, Any]]:
+    started = _PREFETCHED.pop((run.version, cid), None)
+    return started.result(timeout=30) if started is not None else _all_stats(run, cid)
+
+
 def stats(run: PromiseRun) -> None:
     params = _params(run)
     cid, part = params["container"], params["part"]
     if run.engine.state.fake is not None:  # instant there: each part on its own, only when a promise needs it
         doc, exchange = run.once(f"container-stats-{part}-{cid}", lambda r: _stats_part(r, cid, part))
-    else:  # a collection cycle each on a real engine: all three at once
-        doc, exchange = run.once(f"container-stats-{cid}", lambda r: _all_stats(r, cid))[part]
+    else:  # a collection cycle each on a real engine: all three at once (begun during the lifecycle)
+        doc, exchange = run.once(f"container-stats-{cid}", lambda r: _stats_of(r, cid))[part]
     run.last = exchange or run.last
     if "broken" in doc:
         raise PromiseBroken(doc["broken"])

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import docker.errors
 import pytest
 
+from conformance import skips
 from plugins.fixtures import _quietly, _state, unique_name
 from suites.promise_checks.fixtures import PROMISE_LABEL
 
@@ -72,3 +74,21 @@ def promise_variant(request: pytest.FixtureRequest, promise_container: str) -> I
             _quietly(sdk.remove_volume, made["volume"], force=True)
         if "image_id" in made:
             _quietly(sdk.remove_image, made["image_id"], force=True)
+
+
+@pytest.fixture(scope="session")
+def promise_cpu_container(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A created (never started) container with CpuShares 512: apart from promise_container because a classic
+    Swarm manager reads CpuShares as CPUs to reserve, and finds no node for 512 (then its promise is skipped)."""
+    state = _state(request)
+    sdk = state.sdk
+    try:
+        created = sdk.create_container(state.image, command=["true"], labels=state.label,
+                                       name=unique_name(state, "cpu"), environment=state.placement.env() or None,
+                                       host_config=sdk.create_host_config(cpu_shares=512))
+    except docker.errors.APIError as exc:
+        skips.skip(skips.PRECONDITION, f"the target creates no container with CpuShares 512: {exc}")
+    try:
+        yield str(created["Id"])
+    finally:
+        _quietly(sdk.remove_container, created["Id"], force=True)

@@ -4,6 +4,13 @@ Made once per session (per xdist worker) with the settings the catalogue reads b
 volume.yaml, plugin.yaml): a network with every setting the promises name and a plain one; a volume with
 options and a plain one; one running container that uses the first network (with an alias) and the first
 volume; with --allow-global-changes, two disabled plugins of different capabilities.
+
+Names: a pinned target (a classic Swarm manager, conformance/placement.py) gets networks and volumes created as
+"<node>/<name>".  That prefix only places the object: the engine gets the bare name and the create answer shows
+it, "<node>/<vol>" inside Binds or Mounts reaches the engine unchanged (so a container names the object by its
+bare name), and the manager's lists show local objects as "<node>/<name>" (shared/specs/swarm-classic/SOURCE.md).
+So each of these fixtures gives `name` (the object's own name) and `listed` (how NetworkList and VolumeList name
+it); on an Engine both are the name asked for.
 """
 
 from __future__ import annotations
@@ -75,14 +82,15 @@ def _create_subject_network(state: SuiteState, name: str) -> tuple[dict[str, Any
 
 @pytest.fixture(scope="session")
 def promise_net(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    """{id, name, subnet, gateway, ip_range, in_range}: a bridge network with the settings of NETWORK and its own
-    pool (in_range: a regular expression for an address of ip_range)."""
+    """{id, name, listed, subnet, gateway, ip_range, in_range}: a bridge network with the settings of NETWORK and
+    its own pool (in_range: a regular expression for an address of ip_range)."""
     state = _state(request)
-    name = state.placement.scoped_name(unique_name(state, "pnet"))
-    ipam, ident = _create_subject_network(state, name)
+    name = unique_name(state, "pnet")
+    ipam, ident = _create_subject_network(state, state.placement.scoped_name(name))
     try:
         third = ipam["Subnet"].split(".")[2]
-        yield {"id": ident, "name": name, "subnet": ipam["Subnet"], "gateway": ipam["Gateway"],
+        yield {"id": ident, "name": name, "listed": state.placement.scoped_name(name),
+               "subnet": ipam["Subnet"], "gateway": ipam["Gateway"],
                "ip_range": ipam["IPRange"],
                # an address of IPRange (x.y.z.128/25), as a regular expression for the catalogue
                "in_range": rf"10\.203\.{third}\.(12[89]|1[3-9][0-9]|2[0-5][0-9])"}
@@ -92,40 +100,43 @@ def promise_net(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def promise_net_other(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """{id, name}: a plain bridge network labelled "other", used by no container (except during the connect
-    sequence of suites/promise_checks/networks.py, which leaves it as it found it)."""
+    """{id, name, listed}: a plain bridge network labelled "other", used by no container (except during the
+    connect sequence of suites/promise_checks/networks.py, which leaves it as it found it)."""
     state = _state(request)
-    name = state.placement.scoped_name(unique_name(state, "pnet-other"))
-    created = state.sdk.create_network(name, driver="bridge", labels=_labels(state, "other"))
+    name = unique_name(state, "pnet-other")
+    created = state.sdk.create_network(state.placement.scoped_name(name), driver="bridge",
+                                       labels=_labels(state, "other"))
     try:
-        yield {"id": created["Id"], "name": name}
+        yield {"id": created["Id"], "name": name, "listed": state.placement.scoped_name(name)}
     finally:
         _quietly(state.sdk.remove_network, created["Id"])
 
 
 @pytest.fixture(scope="session")
 def promise_vol(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """{name, mountpoint}: a local volume with VOLUME_OPTIONS, labelled "subject"."""
+    """{name, listed, mountpoint}: a local volume with VOLUME_OPTIONS, labelled "subject"."""
     state = _state(request)
-    name = state.placement.scoped_name(unique_name(state, "pvol"))
-    created = state.sdk.create_volume(name, driver="local", driver_opts=VOLUME_OPTIONS,
+    name = unique_name(state, "pvol")
+    scoped = state.placement.scoped_name(name)
+    created = state.sdk.create_volume(scoped, driver="local", driver_opts=VOLUME_OPTIONS,
                                       labels=_labels(state, "subject"))
     try:
-        yield {"name": name, "mountpoint": created["Mountpoint"]}
+        yield {"name": name, "listed": scoped, "mountpoint": created["Mountpoint"]}
     finally:
-        _quietly(state.sdk.remove_volume, name, force=True)
+        _quietly(state.sdk.remove_volume, scoped, force=True)
 
 
 @pytest.fixture(scope="session")
 def promise_vol_other(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """{name}: a plain local volume labelled "other", mounted by no container."""
+    """{name, listed}: a plain local volume labelled "other", mounted by no container."""
     state = _state(request)
-    name = state.placement.scoped_name(unique_name(state, "pvol-other"))
-    state.sdk.create_volume(name, driver="local", labels=_labels(state, "other"))
+    name = unique_name(state, "pvol-other")
+    scoped = state.placement.scoped_name(name)
+    state.sdk.create_volume(scoped, driver="local", labels=_labels(state, "other"))
     try:
-        yield {"name": name}
+        yield {"name": name, "listed": scoped}
     finally:
-        _quietly(state.sdk.remove_volume, name, force=True)
+        _quietly(state.sdk.remove_volume, scoped, force=True)
 
 
 @pytest.fixture(scope="session")
