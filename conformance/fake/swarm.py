@@ -5,7 +5,6 @@ command language), tasks, secrets, configs.  Every endpoint answers 503 until /s
 from __future__ import annotations
 
 import base64
-import ipaddress
 import secrets as pysecrets
 import threading
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .cmdlang import CommandNotFound, Control, ProcessIO, Shell
 from .routing import route
 from .streams import encode, stream_content_type
-from .util import Version, find_by_ref, match_labels, new_id, now_ns, parse_filters, rfc3339
+from .util import Version, check_listen_addr, find_by_ref, match_labels, new_id, now_ns, parse_filters, rfc3339
 from .wire import ApiError, Response, empty, json_response, stream_response
 
 if TYPE_CHECKING:
@@ -159,21 +158,6 @@ def swarm_inspect(ctx: Ctx) -> Response:
         return json_response(_swarm_json(swarm, ctx.version))
 
 
-def _check_listen_addr(addr: str) -> None:
-    """As moby daemon/cluster/listen_addr.go resolveListenAddr: HOST:PORT, HOST an IP or an interface (400)."""
-    if not addr:
-        return
-    host, sep, _ = addr.rpartition(":")
-    if not sep or (":" in host and not (host.startswith("[") and host.endswith("]"))):
-        raise ApiError(400, f"could not parse listen address {addr}")
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        if host not in ("lo", "eth0"):  # the fake's interfaces
-            raise ApiError(400, "listen address must be an IP address or network interface (with optional port "
-                                "number)") from None
-
-
 @route("POST", "/swarm/init", "SwarmInit")
 def swarm_init(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
@@ -182,7 +166,7 @@ def swarm_init(ctx: Ctx) -> Response:
         swarm = state.swarm
         if swarm.active:
             raise ApiError(503, ALREADY)
-        _check_listen_addr(body.get("ListenAddr") or "")
+        check_listen_addr(body.get("ListenAddr") or "")
         swarm.reset()
         swarm.active = True
         swarm.node_id = _sid()

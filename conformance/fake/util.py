@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
@@ -161,3 +162,18 @@ def find_by_ref(items: Iterable[_Item], ref: str, name_of: Callable[[_Item], str
 
 def truthy(values: list[str]) -> bool:
     return any(v.lower() in ("1", "true") for v in values)
+
+
+def check_listen_addr(addr: str) -> None:
+    """As moby daemon/cluster/listen_addr.go resolveListenAddr: HOST:PORT, HOST an IP or an interface (400)."""
+    if not addr:
+        return
+    host, sep, _ = addr.rpartition(":")
+    if not sep or (":" in host and not (host.startswith("[") and host.endswith("]"))):
+        raise ApiError(400, f"could not parse listen address {addr}")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if host not in ("lo", "eth0"):  # the fake's interfaces
+            raise ApiError(400, "listen address must be an IP address or network interface (with optional port "
+                                "number)") from None

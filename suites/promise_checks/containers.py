@@ -25,7 +25,7 @@ The documents:
     container-stats       ContainerStats of `container`: `part` sample (stream=false), one-shot (with
                           one-shot=true) or stream: {samples, chain (each preread is the read before),
                           gaps (seconds between reads)}; on a real engine the three are read at once, as each
-                          takes a collection cycle or two (about a second each)
+                          takes a collection cycle or two (about a second each), begun when the lifecycle begins
     container-list-created  the promise_container's Created in ContainerList against inspect's
 """
 
@@ -125,13 +125,13 @@ def _path(run: PromiseRun, op_id: str, path: dict[str, str], query: str = "") ->
     return op.method, f"/v{run.version}{expand_path(op.path, path)}{query}"
 
 
-def _open_wait(run: PromiseRun, cid: str, condition: str) -> tuple[Conn, Any]:
+def _open_wait(run: PromiseRun, cid: str, condition: str, conns: list[Conn]) -> tuple[Conn, Any]:
     """A ContainerWait whose head has come (the Engine sends it once the wait is registered, from 1.30)."""
     conn = _open(run)
+    conns.append(conn)  # closed by the caller, whatever happens
     method, path = _path(run, "ContainerWait", {"id": cid}, f"?condition={condition}" if condition else "")
     raw = request(conn, "ContainerWait", run.version, method, path, limits=WAIT_LIMITS, read_body_too=False)
     if raw.head is None or raw.head.status != 200:
-        conn.close()
         raise PromiseBroken(f"ContainerWait (condition {condition or 'default'}) answered "
                             f"{raw.head.status if raw.head else 'nothing'}: {raw.body.data[:160]!r}")
     early = conn.read_until(lambda buf: bool(buf), PEEK).data  # the wait must still be waiting
@@ -142,7 +142,6 @@ def _open_wait(run: PromiseRun, cid: str, condition: str) -> tuple[Conn, Any]:
 def _finish_wait(conn: Conn, raw: Any) -> dict[str, Any]:
     early = bool(conn.buffer)
     result = read_body(conn, raw.head, WAIT_LIMITS, "POST")
-    conn.close()
     raw.exchange.body = result.data
     try:
         body = json.loads(result.data)
@@ -161,18 +160,15 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
     state, sdk = run.engine.state, run.sdk
     marker = unique_name(state, "life")
     run_label = "=".join(next(iter(state.label.items())))
-    data: dict[str, Any] = {"docs": {}, "exchanges": {}, "life": {"id": "", "name": marker, "image": state.image,
-                                                                   "label": f"{LIFE_LABEL}={marker}"}}
+    data: dict[str, Any] = {"docs": {}, "exchanges": {}, "decoy": "",
+                            "life": {"id": "", "name": marker, "image": state.image, "label": f"{LIFE_LABEL}={marker}"}}
     docs, exchanges = data["docs"], data["exchanges"]
     env = state.placement.env() or None
-    # Named apart from the lifecycle: the Engine matches container=<name> in events as a prefix.
-    decoy = sdk.create_container(state.image, command=["sh", "-c", "exit 3"], name=unique_name(state, "decoy"),
-                                 labels={**state.label, LIFE_LABEL: f"{marker}-decoy"}, environment=env,
-                                 host_config=sdk.create_host_config(auto_remove=True))["Id"]
-    data["decoy"], cid, volume = decoy, "", ""
-    since = time.time() - 1
     waits = parse(run.version) >= (1, 30)  # condition= and a head before the exit from 1.30
     prefetch_stats(run, str(run.context(["promise_container"])["promise_container"]))
+    since = time.time() - 1
+    cid = decoy = volume = ""
+    conns: list[Conn] = []
 
     def step(name: str, op_id: str, path: dict[str, str] | None = None, expect: tuple[int, ...] = (200,),
              **kwargs: Any) -> Any:
@@ -191,6 +187,11 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
         docs[name] = [item.get("Id") for item in step(name, "ContainerList", query=query) or []]
 
     try:
+        # Named apart from the lifecycle: the Engine matches container=<name> in events as a prefix.
+        decoy = data["decoy"] = sdk.create_container(
+            state.image, command=["sh", "-c", "exit 3"], name=unique_name(state, "decoy"), environment=env,
+            labels={**state.label, LIFE_LABEL: f"{marker}-decoy"},
+            host_config=sdk.create_host_config(auto_remove=True))["Id"]
         body = {"Image": state.image, "Cmd": KEEP_ALIVE, "Labels": {**state.label, LIFE_LABEL: marker},
                 **({"Env": env} if env else {})}
         docs["create"] = step("create", "ContainerCreate", query={"name": marker}, json_body=body, expect=(201,))
@@ -210,7 +211,7 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
         listed("list_exited", "exited")
         step("restart", "ContainerRestart", {"id": cid}, query={"t": 0}, expect=(204,))
         inspect("restarted")
-        opened = [_open_wait(run, cid, ""), _open_wait(run, cid, "next-exit")] if waits else []
+        opened = [_open_wait(run, cid, condition, conns) for condition in ("", "next-exit")] if waits else []
         step("kill", "ContainerKill", {"id": cid}, expect=(204,))
         for name, (conn, raw) in zip(("wait_running", "wait_next"), opened, strict=False):
             docs[name] = _finish_wait(conn, raw)
@@ -220,11 +221,9 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
         inspect("killed")
         step("remove", "ContainerDelete", {"id": cid}, expect=(204,))
         docs["removed"] = {"status": run.engine.send("ContainerInspect", {"id": cid})[1].status}
-        removal = _open_wait(run, decoy, "removed") if waits else None
+        removal = _open_wait(run, decoy, "removed", conns) if waits else None
         volume = sdk.create_volume(state.placement.scoped_name(f"{marker}-vol"), labels=state.label)["Name"]
         sdk.remove_volume(volume)
-        volume_gone = volume
-        volume = ""
         sdk.start(decoy)
         if removal is not None:
             docs["wait_removed"] = _finish_wait(*removal)
@@ -232,15 +231,17 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
             docs["decoy_after"] = {"status": run.engine.send("ContainerInspect", {"id": decoy})[1].status}
         else:
             _quietly(sdk.wait, decoy, timeout=30)  # 404 once it is gone
-        data["events"] = _base_events(run, since, cid, decoy, volume_gone)
+        data["events"] = _base_events(run, since, cid, decoy, volume)
     except (PromiseBroken, docker.errors.APIError, WireError, OSError, ValueError) as exc:
         data["broken"] = f"{type(exc).__name__}: {exc}" if not isinstance(exc, PromiseBroken) else str(exc)
     finally:
+        for conn in conns:
+            conn.close()
         for ref in (cid, decoy):
             if ref:
                 _quietly(sdk.remove_container, ref, force=True)
         if volume:
-            _quietly(sdk.remove_volume, volume, force=True)
+            _quietly(sdk.remove_volume, volume, force=True)  # gone already, unless the sequence broke
     return data
 
 
