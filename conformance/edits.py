@@ -117,8 +117,9 @@ def apply(doc: Any, pointer: str, edit: str) -> tuple[Any, int]:
     def walk(node: Any, tokens: list[str]) -> Any:
         nonlocal count
         if not tokens:
-            count += 1
-            return func(node)
+            new = func(node)
+            count += new != node or type(new) is not type(node)  # a place the edit left as it was is not counted
+            return new
         head, rest = tokens[0], tokens[1:]
         if isinstance(node, dict):
             keys = list(node) if head == "*" else [head] if head in node else []

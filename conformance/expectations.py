@@ -20,6 +20,7 @@ import jsonschema
 import yaml
 
 from conformance import pointers as ptr
+from conformance.datafiles import read_yaml
 from conformance.framing import framing
 from conformance.promises import catalogue
 from conformance.registry import is_declared
@@ -198,12 +199,7 @@ def _entry(raw: Any, state: str, path: str) -> Expectation:
 
 
 def load_expectations(path: Path, state: str) -> list[Expectation]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ExpectationsError(f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ExpectationsError(f"{path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, ExpectationsError)
     entries = raw.get("entries", []) if isinstance(raw, dict) else raw
     if entries is None:
         return []

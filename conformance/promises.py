@@ -29,9 +29,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance import edits
+from conformance.datafiles import read_yaml
 from conformance.scenarios import KNOWN_REQUIRES
 from conformance.versions import VersionError, parse, parse_range
 
@@ -158,12 +157,7 @@ def _promise(raw: Any, tag: str, where: str) -> Promise:
 
 
 def load_file(path: Path) -> list[Promise]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise PromiseError(f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise PromiseError(f"{path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, PromiseError)
     if not isinstance(raw, dict) or set(raw) != {"tag", "promises"} or not isinstance(raw["promises"], list):
         raise PromiseError(f"{path}: expected {{tag: <Tag>, promises: [...]}}")
     if raw["tag"] not in TAGS:

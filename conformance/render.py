@@ -148,13 +148,7 @@ def _html_promises(doc: dict[str, Any], cols: list[tuple[str, str]], names: dict
     out.append("</tr></thead><tbody>")
     for pid, about in doc["promises"].items():
         out.append(f'<tr data-promise="{_e(pid)}"><td class="op">{_e(pid)}</td><td>{_e(about.get("tag", ""))}</td>')
-        for t, v in cols:
-            cell = cells.get((t, v, pid))
-            state = cell["state"] if cell else matrix.NOT_RUN
-            title = f"{pid} {column_label(t, v, names)}: {state}" + (
-                " - " + one_line(cell["reason"], 400) if cell and cell.get("reason") else "")
-            out.append(f'<td class="cell s-{_css(state)}" data-state="{_e(state)}" title="{_e(title)}">'
-                       f'{_e(cell_text(cell) if cell else SYMBOLS[state])}</td>')
+        out += [_html_cell(cells.get((t, v, pid)), pid, column_label(t, v, names), v) for t, v in cols]
         out.append("</tr>")
     out.append("</tbody></table>")
     return out
@@ -314,19 +308,8 @@ def to_html(doc: dict[str, Any]) -> str:
     out.append("</tr></thead><tbody>")
     for op, tag in doc["operations"].items():
         out.append(f'<tr data-op="{_e(op)}" data-tag="{_e(tag)}"><td class="op">{_e(op)}</td><td>{_e(tag)}</td>')
-        for t, v in cols:
-            cell = cells.get((t, v, op))
-            state = cell["state"] if cell else matrix.NOT_RUN
-            title = f"{op} {column_label(t, v, names)}: {state}"
-            if cell and cell.get("excused"):
-                title += f" ({excused_text(cell)})"
-            if cell and cell.get("reason"):
-                title += " - " + one_line(cell["reason"], 400)
-            detail = detail_ids.get((t, v, op))
-            extra = f' data-detail="{detail}"' if detail else ""
-            out.append(f'<td class="cell s-{_css(state)}{" linked" if detail else ""}" data-state="{_e(state)}" '
-                       f'data-version="{_e(v)}"{extra} title="{_e(title)}">'
-                       f'{_e(cell_text(cell) if cell else SYMBOLS[state])}</td>')
+        out += [_html_cell(cells.get((t, v, op)), op, column_label(t, v, names), v, detail_ids.get((t, v, op)))
+                for t, v in cols]
         out.append("</tr>")
     out.append("</tbody></table>")
     out += _html_promises(doc, cols, names)
@@ -335,6 +318,20 @@ def to_html(doc: dict[str, Any]) -> str:
     out.append(f'<script type="application/json" id="state-order">{json.dumps(states)}</script>')
     out.append(f"<script>{JS}</script></body></html>")
     return redact_text("\n".join(out))
+
+
+def _html_cell(cell: dict[str, Any] | None, row: str, column: str, version: str, detail: str | None = None) -> str:
+    """One matrix cell: its state's colour and symbol, a title with the excused count and reason, a detail link."""
+    state = cell["state"] if cell else matrix.NOT_RUN
+    title = f"{row} {column}: {state}"
+    if cell and cell.get("excused"):
+        title += f" ({excused_text(cell)})"
+    if cell and cell.get("reason"):
+        title += " - " + one_line(cell["reason"], 400)
+    extra = f' data-detail="{detail}"' if detail else ""
+    return (f'<td class="cell s-{_css(state)}{" linked" if detail else ""}" data-state="{_e(state)}" '
+            f'data-version="{_e(version)}"{extra} title="{_e(title)}">{_e(cell_text(cell) if cell else SYMBOLS[state])}'
+            "</td>")
 
 
 def _css(state: str) -> str:

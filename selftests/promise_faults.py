@@ -38,8 +38,9 @@ def broken_promise(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     for need in promise.params.get("needs", ()):  # the shared objects are made before the fault is on
         request.getfixturevalue(need)
-    state.fake.faults.add(fault_for(promise.id))
+    fault = fault_for(promise.id)
+    state.fake.faults.add(fault)
     try:
         yield
     finally:
-        state.fake.faults.clear()
+        state.fake.faults.discard(fault)  # faults given with --fake-fault stay on

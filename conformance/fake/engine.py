@@ -119,8 +119,8 @@ class Engine:
             return error_response(404, "page not found")
         ctx.op = route.op  # canonical (latest) id, stable across renames, for faults
         ctx.params = params
-        fault_mod.before(ctx, self.faults)
         try:
+            fault_mod.before(ctx, self.faults)  # inside: a request hook's error is an Engine-style 500 too
             response = route.func(ctx)
         except ApiError as exc:
             response = error_response(exc.status, exc.message)

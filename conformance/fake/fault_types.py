@@ -31,3 +31,20 @@ class Fault:
 
     def applies(self, op: str | None) -> bool:
         return self.where == "*" or (op is not None and op in self.where.split(","))
+
+
+# --- request hooks the fault modules share ------------------------------------------------------------
+
+def drop_query(*keys: str) -> RequestHook:
+    """The request without these query parameters (as if the handler ignored them)."""
+    def before(ctx: Ctx) -> None:
+        for key in keys:
+            ctx.req.query.pop(key, None)
+    return before
+
+
+def set_query(key: str, value: str) -> RequestHook:
+    """The request with this query parameter forced to `value`."""
+    def before(ctx: Ctx) -> None:
+        ctx.req.query[key] = [value]
+    return before

@@ -17,7 +17,7 @@ from conformance.promises import catalogue
 
 from .fault_types import Fault, Hook, RequestHook
 from .promise_faults import containers, images, networks, streams, swarm
-from .wire import Headers, Response
+from .wire import Headers, Response, json_bytes
 
 if TYPE_CHECKING:
     from .engine import Ctx
@@ -33,7 +33,7 @@ def _json_edit(edit: Callable[[dict], None], status: int | None = None) -> Hook:
             return response
         if isinstance(data, dict):
             edit(data)
-        response.body = json.dumps(data, separators=(",", ":")).encode() + b"\n"
+        response.body = json_bytes(data)
         return response
     return hook
 
@@ -137,7 +137,7 @@ def _edit_2xx(pointer: str, edit: str) -> Hook:
             data = json.loads(response.body)  # type: ignore[arg-type]
         except ValueError:
             return response
-        response.body = json.dumps(edits.apply(data, pointer, edit)[0], separators=(",", ":")).encode() + b"\n"
+        response.body = json_bytes(edits.apply(data, pointer, edit)[0])
         return response
     return hook
 
@@ -156,16 +156,6 @@ def _ignore_filter(key: str) -> RequestHook:
     return before
 
 
-def promise_faults_by_group() -> list[dict[str, Fault]]:
-    """The hand-written faults that break a promise (`violation: {fault: name}`), one module per area."""
-    groups = [containers.FAULTS, streams.FAULTS, images.FAULTS, networks.FAULTS, swarm.FAULTS]
-    names = [n for g in groups for n in g]
-    twice = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(FAULTS)))
-    if twice:
-        raise RuntimeError(f"fault names defined twice: {twice}")
-    return groups
-
-
 def generated_promise_faults() -> dict[str, Fault]:
     """One fault per catalogued promise whose violation is an edit or an ignored filter."""
     out: dict[str, Fault] = {}
@@ -181,8 +171,12 @@ def generated_promise_faults() -> dict[str, Fault]:
 
 
 FAULTS.update(generated_promise_faults())
-for _group in promise_faults_by_group():
-    FAULTS.update(_group)
+# The hand-written faults that break a promise (`violation: {fault: name}`), one module per area.
+for _module in (containers, streams, images, networks, swarm):
+    _twice = sorted(set(_module.FAULTS) & set(FAULTS))
+    if _twice:
+        raise RuntimeError(f"fault names defined twice: {_twice}")
+    FAULTS.update(_module.FAULTS)
 
 
 def fault_for(promise_id: str) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from suites.promise_checks.runtime import PromiseBroken, PromiseRun, at, has
+from suites.promise_checks.runtime import PromiseBroken, PromiseRun, at, has, same
 
 TESTS = ("equals", "contains", "matches", "at_least", "present", "absent", "one_of", "length")
 
@@ -56,9 +56,9 @@ def nodes(doc: Any, pointer: str) -> list[tuple[str, Any]]:
 
 def _contains(found: Any, wanted: Any) -> bool:
     if isinstance(found, dict) and isinstance(wanted, dict):
-        return all(k in found and found[k] == v for k, v in wanted.items())
+        return all(k in found and same(found[k], v) for k, v in wanted.items())
     if isinstance(found, list):
-        return all(w in found for w in wanted) if isinstance(wanted, list) else wanted in found
+        return all(any(same(f, w) for f in found) for w in (wanted if isinstance(wanted, list) else [wanted]))
     if isinstance(found, str) and isinstance(wanted, str):
         return wanted in found
     return False
@@ -68,7 +68,7 @@ def judge(run: PromiseRun, doc: Any, rule: dict[str, Any], base: str = "") -> No
     """One `expect` rule against `doc` (a whole answer or one item of a list answer)."""
     pointer = rule["pointer"]
     tests = [t for t in TESTS if t in rule]
-    if len(tests) != 1 or set(rule) - {"pointer", *TESTS}:
+    if len(tests) != 1 or set(rule) - {"pointer", *TESTS} or rule.get("present", True) is not True:
         raise ValueError(f"{run.promise.id}: an expect rule needs a pointer and one of {', '.join(TESTS)}: {rule}")
     test, wanted = tests[0], rule[tests[0]]
     if test == "absent":
@@ -92,7 +92,7 @@ def judge(run: PromiseRun, doc: Any, rule: dict[str, Any], base: str = "") -> No
             run.expect(isinstance(value, (int, float)) and not isinstance(value, bool) and value >= wanted,
                        f"{here}: {value!r}, expected a number >= {wanted}", here)
         elif test == "one_of":
-            run.expect(value in wanted, f"{here}: {value!r}, expected one of {wanted!r}", here)
+            run.expect(any(same(value, w) for w in wanted), f"{here}: {value!r}, expected one of {wanted!r}", here)
         elif test == "length":
             run.expect(hasattr(value, "__len__") and len(value) == wanted,
                        f"{here}: length {len(value) if hasattr(value, '__len__') else '-'}, expected {wanted}", here)

@@ -13,6 +13,7 @@ import tarfile
 import time
 from typing import Any
 
+from conformance.checks import is_stream_error
 from conformance.cleanup import RUN_LABEL
 from conformance.exchange import Exchange
 from conformance.versions import parse
@@ -49,9 +50,9 @@ def stream_lines(ex: Exchange) -> list[dict[str, Any]]:
                 out.append(json.loads(line))
             except ValueError:
                 raise PromiseBroken(f"{ex.operation}: a progress line that is not JSON: {line[:200]!r}") from None
-    errors = [item for item in out if isinstance(item, dict) and item.get("error")]
+    errors = [item for item in out if is_stream_error(item)]
     if errors:
-        raise PromiseBroken(f"{ex.operation} reported an error: {errors[0]['error']}")
+        raise PromiseBroken(f"{ex.operation} reported an error: {errors[0]}")
     return out
 
 
@@ -332,7 +333,7 @@ def system_version_arch(run: PromiseRun) -> None:
     """/version Arch (GOARCH) is an architecture of the machine /info Architecture (uname -m) names."""
     arch = str(run.json("SystemVersion").get("Arch", ""))
     machine = str(run.json("SystemInfo").get("Architecture", ""))
-    run.expect(machine in UNAME_OF_GOARCH.get(arch, {arch}),
+    run.expect(bool(arch and machine) and machine in UNAME_OF_GOARCH.get(arch, {arch}),
                f"/version Arch {arch!r} does not run on the /info Architecture {machine!r}")
 
 

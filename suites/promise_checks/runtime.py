@@ -107,10 +107,21 @@ class PromiseRun:
         return holds
 
     def equal(self, found: Any, wanted: Any, what: str, pointer: str = "") -> bool:
-        return self.expect(found == wanted, f"{what}: {found!r}, expected {wanted!r}", pointer)
+        return self.expect(same(found, wanted), f"{what}: {found!r}, expected {wanted!r}", pointer)
 
     def broken(self, message: str) -> None:
         self.problems.append(Problem(self.promise.check, message))
+
+
+def same(found: Any, wanted: Any) -> bool:
+    """JSON equality: unlike Python's, true is not 1 and false is not 0 (at any depth)."""
+    if isinstance(found, bool) or isinstance(wanted, bool):
+        return type(found) is type(wanted) and found == wanted
+    if isinstance(found, dict) and isinstance(wanted, dict):
+        return found.keys() == wanted.keys() and all(same(found[k], wanted[k]) for k in found)
+    if isinstance(found, list) and isinstance(wanted, list):
+        return len(found) == len(wanted) and all(same(a, b) for a, b in zip(found, wanted, strict=True))
+    return found == wanted
 
 
 def at(doc: Any, pointer: str) -> Any:

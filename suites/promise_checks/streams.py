@@ -102,6 +102,8 @@ def _rules(run: PromiseRun, doc: Any, rules: list[dict[str, Any]]) -> None:
             found = [(where, value) for where, value in nodes(doc, rule["pointer"]) if value is not None]
             run.expect(not found, f"{rule['pointer']} must be absent or null, found {found[:1]}", rule["pointer"])
         elif "excludes" in rule:
+            if not nodes(doc, rule["pointer"]):
+                run.broken(f"{rule['pointer']} is missing")
             for where, value in nodes(doc, rule["pointer"]):
                 run.expect(not (isinstance(value, list) and rule["excludes"] in value),
                            f"{where} lists {rule['excludes']!r} (among {len(value or [])})", where)

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..fault_types import Fault
-from ..wire import Response
+from ..fault_types import Fault, drop_query
+from ..wire import Response, json_bytes
 
 if TYPE_CHECKING:
     from ..engine import Ctx
@@ -34,7 +34,7 @@ def _records(chunks: Iterator[bytes], change: Callable[[Ctx, Record, int], Recor
         if isinstance(record, dict):
             record = change(ctx, record, index)
             index += 1
-        yield prefix + json.dumps(record, separators=(",", ":")).encode() + b"\n"
+        yield prefix + json_bytes(record)
 
 
 def _stream_edit(change: Callable[[Ctx, Record, int], Record], when: Callable[[Ctx], bool] = lambda ctx: True):
@@ -60,13 +60,7 @@ def _answer_at_once(ctx: Ctx, response: Response) -> Response:
     return response
 
 
-def _drop_query(name: str) -> Callable[[Ctx], None]:
-    def before(ctx: Ctx) -> None:
-        ctx.req.query.pop(name, None)
-    return before
-
-
-def _set_query(name: str, value: Callable[[str | None], str | None]) -> Callable[[Ctx], None]:
+def _rewrite_query(name: str, value: Callable[[str | None], str | None]) -> Callable[[Ctx], None]:
     def before(ctx: Ctx) -> None:
         new = value(ctx.req.q(name))
         if new is not None:
@@ -122,14 +116,14 @@ FAULTS: dict[str, Fault] = {
         _stream_edit(_status_code_plus_one, _condition("removed")), catches="promise:container-wait-removed"),
     "container-list-all-always": Fault(
         "ContainerList lists stopped containers without all=true", "ContainerList",
-        before=_set_query("all", lambda _v: "1"), catches="promise:container-list-running-only"),
+        before=_rewrite_query("all", lambda _v: "1"), catches="promise:container-list-running-only"),
     "container-events-since-early": Fault(
         "SystemEvents sends events from an hour before `since`", "SystemEvents",
-        before=_set_query("since", lambda v: f"{float(v) - 3600:.9f}" if v else None),
+        before=_rewrite_query("since", lambda v: f"{float(v) - 3600:.9f}" if v else None),
         catches="promise:container-events-since"),
     "container-events-until-now": Fault(
         "SystemEvents sends events up to now instead of up to `until`", "SystemEvents",
-        before=_set_query("until", lambda v: f"{time.time():.9f}" if v else None),
+        before=_rewrite_query("until", lambda v: f"{time.time():.9f}" if v else None),
         catches="promise:container-events-until"),
     "container-events-reversed": Fault("SystemEvents sends a finished window's events newest first",
                                        "SystemEvents", _reverse_events, catches="promise:container-events-order"),
@@ -143,9 +137,9 @@ FAULTS: dict[str, Fault] = {
         "SystemEvents gives container names with a leading / in Actor.Attributes", "SystemEvents",
         _stream_edit(_actor_attr("name", lambda v: "/" + v)), catches="promise:container-events-actor-attributes"),
     "container-top-ps-args-ignored": Fault("ContainerTop ignores ps_args", "ContainerTop",
-                                           before=_drop_query("ps_args"), catches="promise:container-top-ps-args"),
+                                           before=drop_query("ps_args"), catches="promise:container-top-ps-args"),
     "container-stats-one-shot-ignored": Fault("ContainerStats ignores one-shot", "ContainerStats",
-                                              before=_drop_query("one-shot"),
+                                              before=drop_query("one-shot"),
                                               catches="promise:container-stats-one-shot"),
     "container-stats-stream-preread": Fault(
         "ContainerStats streams samples whose preread is not the previous read", "ContainerStats",

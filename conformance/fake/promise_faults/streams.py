@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from conformance import edits
 
-from ..fault_types import Fault, Hook, RequestHook
+from ..fault_types import Fault, Hook, RequestHook, drop_query, set_query
 from ..streams import frame
-from ..wire import Conn, Response
+from ..wire import Conn, Response, json_bytes
 
 if TYPE_CHECKING:
     from ..engine import Ctx
@@ -30,19 +30,6 @@ HOLD_SECONDS = 5.0  # longer than the checkers wait for a stream to end (STREAM_
 
 
 # --- requests the handler sees differently -----------------------------------------------------
-
-def _drop_query(*keys: str) -> RequestHook:
-    def before(ctx: Ctx) -> None:
-        for key in keys:
-            ctx.req.query.pop(key, None)
-    return before
-
-
-def _set_query(key: str, value: str) -> RequestHook:
-    def before(ctx: Ctx) -> None:
-        ctx.req.query[key] = [value]
-    return before
-
 
 def _body_edit(edit: Callable[[dict[str, Any]], None]) -> RequestHook:
     """The JSON request body as `edit` leaves it (a field dropped or overridden)."""
@@ -270,7 +257,7 @@ def _ended_execs_listed(ctx: Ctx, response: Response) -> Response:
     with ctx.state.lock:
         ended = [e.id for e in ctx.state.execs.values() if e.container_id == data.get("Id") and e.done]
     data["ExecIDs"] = list(dict.fromkeys([*(data.get("ExecIDs") or []), *ended])) or None
-    response.body = json.dumps(data, separators=(",", ":")).encode() + b"\n"
+    response.body = json_bytes(data)
     return response
 
 
@@ -285,7 +272,7 @@ FAULTS: dict[str, Fault] = {
     "streams-logs-reverse-lines": _fault("logs: the lines of each stream in reverse order", "ContainerLogs",
                                          "container-logs-order", hook=_log_stream(_reverse)),
     "streams-logs-add-stderr": _fault("logs: stderr returned although not asked for", "ContainerLogs",
-                                      "container-logs-stdout-only", before=_set_query("stderr", "1")),
+                                      "container-logs-stdout-only", before=set_query("stderr", "1")),
     "streams-logs-second-timestamps": _fault(
         "logs: timestamps without their fraction of a second", "ContainerLogs", "container-logs-timestamps-format",
         hook=_log_stream(_timestamps(lambda t: re.sub(r"\.\d+(?=Z|[+-]\d\d:\d\d$)", "", t)))),
@@ -293,11 +280,11 @@ FAULTS: dict[str, Fault] = {
         "logs: timestamps of another year than the line's", "ContainerLogs", "container-logs-timestamps-when-written",
         hook=_log_stream(_timestamps(lambda t: re.sub(r"^\d{4}", "2001", t)))),
     "streams-logs-ignore-tail": _fault("logs: the tail parameter ignored", "ContainerLogs", "container-logs-tail",
-                                       before=_drop_query("tail")),
+                                       before=drop_query("tail")),
     "streams-logs-ignore-since": _fault("logs: the since parameter ignored", "ContainerLogs", "container-logs-since",
-                                        before=_drop_query("since")),
+                                        before=drop_query("since")),
     "streams-logs-ignore-until": _fault("logs: the until parameter ignored", "ContainerLogs", "container-logs-until",
-                                        before=_drop_query("until")),
+                                        before=drop_query("until")),
     "streams-logs-follow-stays-open": _fault("logs: follow=1 stays open after the container stopped",
                                              "ContainerLogs", "container-logs-follow-ends", hook=_follow_stays_open),
     # attach
@@ -331,7 +318,7 @@ FAULTS: dict[str, Fault] = {
                                      "container-archive-put-missing-404", hook=_missing_is_ok),
     "streams-put-ignore-no-overwrite": _fault("archive PUT ignores noOverwriteDirNonDir", "PutContainerArchive",
                                               "container-archive-no-overwrite-dir-non-dir",
-                                              before=_drop_query("noOverwriteDirNonDir")),
+                                              before=drop_query("noOverwriteDirNonDir")),
     "streams-export-empty-files": _fault("export: every file of the tar empty", "ContainerExport",
                                          "container-export-files", hook=_tar_edit(_emptied)),
     # exec

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..fault_types import Fault, Hook, RequestHook
+from ..fault_types import Fault, Hook, RequestHook, drop_query, set_query
 from ..util import find_by_ref
-from ..wire import Response
+from ..wire import Response, json_bytes
 
 if TYPE_CHECKING:
     from ..engine import Ctx
@@ -57,18 +57,6 @@ def _labels_kept(kind: str) -> RequestHook:
     return before
 
 
-def _drop_query(name: str) -> RequestHook:
-    def before(ctx: Ctx) -> None:
-        ctx.req.query.pop(name, None)
-    return before
-
-
-def _set_query(name: str, value: str) -> RequestHook:
-    def before(ctx: Ctx) -> None:
-        ctx.req.query[name] = [value]
-    return before
-
-
 def _drop_data(ctx: Ctx) -> None:
     """A secret's or config's update without its Data: a change of Data is not refused but dropped."""
     body = ctx.req.json(None)
@@ -101,7 +89,7 @@ def _json_list_edit(edit: Callable[[Ctx, list[Any]], list[Any]]) -> Hook:
             return response
         data = edit(ctx, data if isinstance(data, list) else [data])
         body = data if ctx.op and ctx.op.endswith("List") else data[0]
-        response.body = json.dumps(body, separators=(",", ":")).encode() + b"\n"
+        response.body = json_bytes(body)
         return response
     return hook
 
@@ -142,7 +130,7 @@ FAULTS: dict[str, Fault] = {
     **_update_faults("secret", "SecretUpdate"),
     **_update_faults("config", "ConfigUpdate"),
     "swarm-rotate-ignored": Fault("SwarmUpdate ignores rotateWorkerToken", "SwarmUpdate",
-                                  before=_drop_query("rotateWorkerToken"),
+                                  before=drop_query("rotateWorkerToken"),
                                   catches="promise:swarm-update-rotate-worker-token"),
     "secret-data-change-dropped": Fault("SecretUpdate drops a changed Data instead of refusing it", "SecretUpdate",
                                         before=_drop_data, catches="promise:secret-update-data-refused"),
@@ -155,7 +143,7 @@ FAULTS: dict[str, Fault] = {
     "service-inspect-status": Fault("ServiceInspect answers ServiceStatus unasked", "ServiceInspect", inline=True,
                                     catches="promise:service-inspect-no-status"),
     "service-list-status-unasked": Fault("ServiceList answers ServiceStatus without status=true", "ServiceList",
-                                         before=_set_query("status", "true"),
+                                         before=set_query("status", "true"),
                                          catches="promise:service-list-no-status-unasked"),
     "task-list-foreign-task": Fault("TaskList filtered by service adds a task of another service", "TaskList",
                                     _json_list_edit(_foreign_task), catches="promise:task-list-filter-service"),
