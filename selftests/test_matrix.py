@@ -207,3 +207,28 @@ def test_suite_tests_without_an_operation_are_never_na() -> None:
     rows = [c for c in doc["cells"] if c["operation"] == "test_prefix_below_min"]
     assert [(c["version"], c["state"]) for c in rows] == [("-", "fail")]
     assert doc["versions"] == ["1.40", "1.41", "-"]
+
+
+def test_promises_get_their_own_table_built_merged_and_rendered() -> None:
+    tests = [outcome("ContainerList", "1.40", "pass", "promise:list-names", promise="list-names"),
+             outcome("ContainerList", "1.41", "fail", "promise:list-names", promise="list-names"),
+             outcome("SystemPing", "1.41", "pass", "promise:ping-ok", promise="ping-ok"),
+             outcome("SystemPing", "1.40", "pass")]
+    doc = matrix.build(results(tests), SPEC_OPS)
+    tid = matrix.target_id(TARGET)
+    assert doc["promises"] == {"list-names": {"tag": "Container", "operation": "ContainerList"},
+                               "ping-ok": {"tag": "System", "operation": "SystemPing"}}
+    by = {(c["version"], c["promise"]): c["state"] for c in doc["promise_cells"]}
+    assert by == {("1.40", "list-names"): "pass", ("1.41", "list-names"): "fail", ("1.41", "ping-ok"): "pass"}
+    # the operation's cell counts its promises too
+    assert matrix.index(doc)[(tid, "1.41", "ContainerList")]["state"] == "fail"
+    other = matrix.build(results([outcome("SystemPing", "1.41", "fail", "promise:ping-ok", promise="ping-ok")],
+                                 target={**TARGET, "address": "tcp://other:2375"}), SPEC_OPS)
+    merged = matrix.merge([doc, other])
+    assert len(merged["promise_cells"]) == 4 and set(merged["promises"]) == {"list-names", "ping-ok"}
+    md = render.to_markdown(merged)
+    assert "## Promises" in md and "| list-names | Container |" in md
+    assert "- **list-names**" in md and "- **ping-ok**" in md  # the failing promise cells are listed
+    html = render.to_html(merged)
+    assert 'id="promises"' in html and 'data-promise="ping-ok"' in html
+    assert "## Promises" not in render.to_markdown(matrix.build(sample(), SPEC_OPS))  # no promises, no table
