@@ -339,7 +339,8 @@ def test_image_import_not_tar(engine: EngineCall, name: str, image_cleanup: list
 
 def _build(engine: EngineCall, name: str, dockerfile: str, labels: dict[str, str]) -> tuple[Operation, Exchange]:
     context = tar_bytes({"Dockerfile": dockerfile.encode()})
-    query = {"t": name, "rm": True, "forcerm": True, "labels": labels}
+    # nocache: a cached step image may be another test's, which its cleanup removes mid-build
+    query = {"t": name, "rm": True, "forcerm": True, "labels": labels, "nocache": True}
     return engine.send("ImageBuild", query=query, data=context, headers={"Content-Type": "application/x-tar"},
                        read_seconds=60)
 

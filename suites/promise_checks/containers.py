@@ -182,8 +182,15 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
         data["done"].append(name)  # reached with the status it needs (its exchange is kept either way)
         return ex.json() if ex.body and ex.status != 204 else {"status": ex.status}
 
-    def inspect(name: str) -> None:
+    def inspect(name: str, paused: bool | None = None) -> None:
         docs[name] = step(name, "ContainerInspect", {"id": cid})
+        # dockerd applies containerd's paused/resumed events asynchronously (daemon/monitor.go), so a pause event
+        # handled after an unpause can show "paused" for a moment: the state must settle, within 2 s.
+        deadline = time.monotonic() + 2
+        while paused is not None and docs[name].get("State", {}).get("Paused") is not paused \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+            docs[name] = step(name, "ContainerInspect", {"id": cid})
 
     def listed(name: str, status: str) -> None:
         query = {"all": True, "filters": json.dumps({"status": [status], "label": [run_label]})}
@@ -205,10 +212,10 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
         inspect("running")
         listed("list_running", "running")
         step("pause", "ContainerPause", {"id": cid}, expect=(204,))
-        inspect("paused")
+        inspect("paused", paused=True)
         listed("list_paused", "paused")
         step("unpause", "ContainerUnpause", {"id": cid}, expect=(204,))
-        inspect("unpaused")
+        inspect("unpaused", paused=False)
         step("stop", "ContainerStop", {"id": cid}, query={"t": 0}, expect=(204,))
         inspect("stopped")
         listed("list_exited", "exited")

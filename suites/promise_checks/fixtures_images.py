@@ -112,7 +112,7 @@ def promise_built_image(request: pytest.FixtureRequest) -> Iterator[dict[str, An
     dockerfile = "\n".join([f"FROM {state.image}", *(line for line, _ in BUILD_STEPS)]) + "\n"
     context = tar_of({"Dockerfile": dockerfile.encode()})
     output = list(sdk.build(fileobj=io.BytesIO(context), custom_context=True, tag=ref, rm=True, forcerm=True,
-                            labels={**state.label, PROMISE_LABEL: "built"}, decode=True))
+                            nocache=True, labels={**state.label, PROMISE_LABEL: "built"}, decode=True))
     errors = [line for line in output if isinstance(line, dict) and line.get("error")]
     if errors:
         pytest.fail(f"precondition: the build of {ref} failed: {errors[0]}")
