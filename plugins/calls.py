@@ -7,7 +7,7 @@ only problems are explained ones, its report becomes xfail with that reason, so 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -18,8 +18,8 @@ from conformance.exchange import EngineClient, Exchange, expand_path
 from conformance.recorder import USER_PROPERTY, Finding, classify, outcome_for
 from conformance.registry import require
 from conformance.spec import Operation, Spec
-from plugins.safety import prune_refusal
-from plugins.session import SuiteState, get_state
+from plugins.safety import needs_outside_swarm_twin, prune_refusal
+from plugins.session import SuiteState, get_state, own_fake
 
 EXPLAINED_KEY = pytest.StashKey[list]()
 SHOWN_FAILURES = 12
@@ -128,4 +128,17 @@ def engine(request: pytest.FixtureRequest, api_version: str) -> EngineCall:
     state = get_state(request.config)
     if state is None:
         skips.skip(skips.PRECONDITION, "the conformance session is not active")
+    scenario = request.node.callspec.params.get("scenario") if hasattr(request.node, "callspec") else None
+    if needs_outside_swarm_twin(state, getattr(scenario, "requires", ())):
+        state = request.getfixturevalue("fake_outside_swarm")
     return EngineCall(state, api_version, request.node)
+
+
+@pytest.fixture(scope="session")
+def fake_outside_swarm(request: pytest.FixtureRequest) -> Iterator[SuiteState]:
+    """The session on a twin of the embedded fake outside swarm mode (for the not-a-manager scenarios)."""
+    state = get_state(request.config)
+    assert state is not None and state.fake is not None
+    twin = own_fake(state)
+    yield twin
+    twin.fake.stop()

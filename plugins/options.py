@@ -42,6 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fake-fault", action="append", default=[], metavar="NAME",
                     help="with --target fake: inject a catalogued fault (conformance/fake/faults.py; repeatable), "
                          "to see the suite catch a misbehaving engine")
+    group.addoption("--fake-swarm", choices=("manager", "inactive"), default="manager",
+                    help="with --target fake: the embedded fake starts as a swarm manager (default; the scenarios "
+                         "that need one run) or outside swarm mode (the not-a-manager answers run instead)")
 
 
 _PROJECT = Path(__file__).resolve().parent.parent

@@ -58,8 +58,15 @@ class Registries:
 
 
 def registries(config: pytest.Config) -> Registries:
+    """The registries the options name; against the embedded fake, its own stand in for those not named."""
     opt = config.getoption
-    return Registries(opt("--registry"), opt("--registry-auth"), opt("--registry-user"), opt("--registry-password"))
+    given = Registries(opt("--registry"), opt("--registry-auth"), opt("--registry-user"), opt("--registry-password"))
+    state = get_state(config)
+    own = state.fake.registries if state is not None and state.fake is not None else None
+    if not own:
+        return given
+    auth = (given.auth, given.user, given.password) if given.auth else (own["auth"], own["user"], own["password"])
+    return Registries(given.open or own["open"], *auth)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,6 +88,16 @@ def is_swarm_manager(swarm: dict[str, Any]) -> bool:
 
 
 Missing = tuple[str, str]  # (skip category of conformance/skips.py, reason)
+
+# Needs that the embedded fake, a swarm manager, meets with a twin of its own outside swarm mode: the
+# scenarios that require them are sent there (plugins/calls.py `engine`).
+OUTSIDE_SWARM = ("not-swarm-manager", "swarm-inactive")
+
+
+def needs_outside_swarm_twin(state: SuiteState | None, requires: tuple[str, ...]) -> bool:
+    """Whether a scenario with these requirements runs on the fake's twin outside swarm mode."""
+    return (state is not None and state.fake is not None and bool(set(requires) & set(OUTSIDE_SWARM))
+            and is_swarm_manager(swarm_info(state)))
 
 
 def target_lacks(state: SuiteState | None) -> dict[str, str]:
@@ -124,6 +141,10 @@ def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
         "image-index": None if config.getoption("--image-index") else (skips.NEEDS_CAPABILITY,
         "needs an image index the engine can reach (Docker Hub by default): pass --image-index"),
     }
+    if state is not None and state.fake is not None and manager:
+        caps.update(dict.fromkeys(OUTSIDE_SWARM))  # met by the fake's twin outside swarm mode
+    for need in getattr(state.fake, "provides", ()) if state else ():
+        caps[need] = None  # the embedded fake stands for it (e.g. its own registry is the image index)
     for need, why in target_lacks(state).items():
         caps[need] = (skips.NEEDS_CAPABILITY, f"the target lacks {need}: {why}")
     config.stash[CAPABILITIES_KEY] = caps

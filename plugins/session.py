@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from conformance.placement import UNPINNED, Placement, placement_for
 from conformance.promises import Promise, PromiseError, catalogue
 from conformance.promises import validate as validate_promises
 from conformance.recorder import USER_PROPERTY, results_document, write_results
+from conformance.redact import register_secret
 from conformance.scenarios import Scenario, ScenarioError, load_scenarios
 from conformance.spec import SpecCatalog
 from conformance.target import TargetConfig, TargetError, TargetInfo, identify, open_client, resolve
@@ -111,7 +112,7 @@ def get_state(config: pytest.Config) -> SuiteState | None:
     return config.stash.get(STATE_KEY, None)
 
 
-def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[str]) -> Any:
+def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[str], swarm: str) -> Any:
     from conformance.fake import FAULTS, KINDS, start_fake
 
     kind = config.url.partition(":")[2] or "docker"
@@ -120,7 +121,21 @@ def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[s
     unknown = [f for f in faults if f not in FAULTS and not f.startswith(f"{kind}:")]
     if unknown:
         raise TargetError(f"--fake-fault {', '.join(unknown)}: unknown fault (known: {', '.join(sorted(FAULTS))})")
-    return start_fake(min_api=api_range[0], max_api=api_range[1], kind=kind, faults=faults)
+    return start_fake(min_api=api_range[0], max_api=api_range[1], kind=kind, faults=faults,
+                      swarm=swarm if kind == "docker" else "inactive")
+
+
+def own_fake(state: SuiteState, swarm: str = "inactive") -> SuiteState:
+    """The session on a new embedded fake of its own (same API range and faults; stop it with `.fake.stop()`):
+    for a flow that changes the engine as a whole, so that it leaves the session's fake as it is."""
+    from conformance.fake import start_fake
+
+    if state.fake is None:
+        raise ValueError("own_fake needs a session whose target is the embedded fake")
+    fake = start_fake(min_api=state.catalog.versions[0], max_api=state.catalog.versions[-1],
+                      faults=set(state.fake.faults), swarm=swarm)
+    register_secret(fake.registries["password"])
+    return replace(state, url=fake.url, api=open_client(state.config, fake.url), fake=fake)
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -144,8 +159,12 @@ def _build_state(config: pytest.Config) -> SuiteState:
     fake = None
     url = target_config.url
     if target_config.is_fake:
-        fake = _start_fake(target_config, (catalog.versions[0], catalog.versions[-1]), opt("--fake-fault"))
+        fake = _start_fake(target_config, (catalog.versions[0], catalog.versions[-1]), opt("--fake-fault"),
+                           opt("--fake-swarm"))
         url = fake.url
+        register_secret(fake.registries["password"])
+        if opt("--registry-auth") and opt("--registry-user"):  # the fake stands for the user's registry too
+            fake.require_login(opt("--registry-auth"), opt("--registry-user"), opt("--registry-password") or "")
     elif opt("--fake-fault"):
         raise TargetError("--fake-fault only applies to --target fake")
     api = open_client(target_config, url)

@@ -8,7 +8,8 @@ flow.  When the target already is a manager (Swarm.LocalNodeState active and Con
 node's own spec is changed and restored).  Every request goes through `engine.call`, so the status,
 content-type and schema checks run and the outcomes are recorded.
 
-Run it on its own (not with -n next to other suites): a swarm manager answers the swarm endpoints
+On the embedded fake the flow runs on a fresh fake of its own (the session's fake stays a manager).
+On an engine, run it on its own (not with -n next to other suites): a swarm manager answers the swarm endpoints
 with 200 where the not-a-manager scenarios expect 503.
 """
 
@@ -30,7 +31,7 @@ from conformance.streams import mux_frames, stream_content_type
 from plugins.calls import EngineCall
 from plugins.fixtures import _state, unique_name
 from plugins.safety import is_swarm_manager, swarm_info
-from plugins.session import SuiteState, get_state
+from plugins.session import SuiteState, get_state, own_fake
 from plugins.target_profile import unsupported_by_target
 
 LOG_TEXT = "dac-service-log"
@@ -62,8 +63,23 @@ class Flow:
 
 
 @pytest.fixture(scope="module")
-def flow(request: pytest.FixtureRequest, swarm_version: str) -> Iterator[Flow]:
+def flow_state(request: pytest.FixtureRequest, swarm_version: str) -> Iterator[SuiteState]:
+    """The session; on the embedded fake (a swarm manager for the other suites), a fresh fake of the flow's own,
+    outside swarm mode, so that init and leave run."""
     state = _state(request)
+    if state.fake is None or unsupported_by_target("SwarmInit", state.target.kind):
+        yield state
+        return
+    own = own_fake(state)
+    try:
+        yield own
+    finally:
+        own.fake.stop()
+
+
+@pytest.fixture(scope="module")
+def flow(flow_state: SuiteState, swarm_version: str) -> Iterator[Flow]:
+    state = flow_state
     current = Flow(swarm_version)
     unsupported = unsupported_by_target("SwarmInit", state.target.kind)
     if unsupported:
@@ -88,9 +104,9 @@ def flow(request: pytest.FixtureRequest, swarm_version: str) -> Iterator[Flow]:
 
 
 @pytest.fixture
-def engine(request: pytest.FixtureRequest, swarm_version: str) -> EngineCall:
+def engine(request: pytest.FixtureRequest, flow_state: SuiteState, swarm_version: str) -> EngineCall:
     """The suite's engine fixture, at this module's flow version."""
-    return EngineCall(_state(request), swarm_version, request.node)
+    return EngineCall(flow_state, swarm_version, request.node)
 
 
 def _remove_created(state: SuiteState, current: Flow) -> None:

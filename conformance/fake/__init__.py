@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import docker
+
 from .engine import FAKE_VERSION, Engine
 from .faults import FAULTS
 from .server import FakeServer, Handler
@@ -18,19 +20,27 @@ from .server import FakeServer, Handler
 KINDS = ("docker", "swarm-classic")
 
 
-# What the embedded fake does not provide, whatever kind it plays: capability (a `requires:` name of
-# suites/scenarios) -> why.  plugins/safety.py skips the scenarios that require one ("needs capability").
-LACKS = {"registry-auth": "the embedded fake does not check registry credentials (no registry stands behind it)"}
-
-
 class FakeEngine:
-    """A running fake: `.url` (usable as DOCKER_HOST), `.faults` (mutable set), `.lacks`, `.stop()`."""
+    """A running fake: `.url` (usable as DOCKER_HOST), `.faults` (mutable set), `.registries`, `.stop()`.
+
+    `.registries` names the fake's own registries (`open`, `auth` with its `user` and `password`): the
+    fake stands for them, so push, pull, login and distribution run without a registry of the user's.
+    `.lacks` maps a capability the fake does not provide to why, `.provides` names those it stands for
+    beyond the session's options (plugins/safety.py capabilities).
+    """
 
     def __init__(self, server: FakeServer, engine: Handler) -> None:
         self._server = server
         self.engine = engine
         self.url = server.url
-        self.lacks = dict(LACKS)  # capabilities this target declares it lacks (plugins/safety.py target_lacks)
+        self.lacks: dict[str, str] = {}
+        # its registry answers ImageSearch; it keeps the Docker Engine's predefined networks
+        self.provides = ("image-index", "docker-engine")
+        self.registries = engine.registry.own_hosts()  # type: ignore[attr-defined]
+
+    def require_login(self, host: str, user: str, password: str) -> None:
+        """Make the fake stand for a registry that wants these credentials (e.g. the user's --registry-auth)."""
+        self.engine.registry.require_login(host, user, password)  # type: ignore[attr-defined]
 
     @property
     def faults(self) -> set[str]:
@@ -58,11 +68,23 @@ def make_engine(min_api: str = "1.25", max_api: str = "1.56", faults: Iterable[s
 
 
 def start_fake(listen: str = "tcp://127.0.0.1:0", min_api: str = "1.25", max_api: str = "1.56",
-               faults: Iterable[str] = (), kind: str = "docker") -> FakeEngine:
+               faults: Iterable[str] = (), kind: str = "docker", swarm: str = "inactive") -> FakeEngine:
+    """Serve a fake; `swarm="manager"` makes it a single-node swarm manager (through its own SwarmInit,
+    before any fault is on)."""
+    if swarm not in ("manager", "inactive"):
+        raise ValueError(f"unknown swarm state {swarm!r}; expected manager or inactive")
     engine = make_engine(min_api, max_api, faults, kind)
     server = FakeServer(listen, engine)
     server.start()
-    return FakeEngine(server, engine)
+    fake = FakeEngine(server, engine)
+    if swarm == "manager":
+        held = set(fake.faults)
+        fake.faults.clear()
+        try:
+            docker.APIClient(base_url=fake.url, version=min_api).init_swarm(advertise_addr="127.0.0.1")
+        finally:
+            fake.faults.update(held)
+    return fake
 
 
 __all__ = ["FAKE_VERSION", "FAULTS", "KINDS", "Engine", "FakeEngine", "make_engine", "start_fake"]

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from . import faults as fault_mod
 from . import routing, spec
-from .images import Registry
+from .registry import Registry
 from .state import State
 from .util import Version, parse_version, version_str
 from .wire import ApiError, Headers, Request, Response, error_response, json_bytes

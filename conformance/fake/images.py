@@ -12,13 +12,13 @@ import io
 import json
 import re
 import tarfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .fs import FS, Entry, add_to_tar
+from .registry import Registry, credentials, digest_for, registry_host
 from .routing import route
 from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, prune_selects, rfc3339
 from .wire import ApiError, Headers, Response, empty, json_bytes, json_response, stream_response
@@ -89,10 +89,6 @@ def normalize(ref: str) -> str:
     return f"{repo}@{digest}" if digest and not tag else f"{repo}:{tag}"
 
 
-def digest_for(image_id: str) -> str:
-    return "sha256:" + hashlib.sha256(("manifest:" + image_id).encode()).hexdigest()
-
-
 def make_config_blob(config: dict[str, Any], history: list[dict[str, Any]], diff_ids: list[str],
                      created_ns: int, comment: str = "", author: str = "", container: str = "",
                      container_config: dict[str, Any] | None = None) -> bytes:
@@ -150,36 +146,6 @@ def busybox_fs() -> FS:
                        ("etc/hosts", "127.0.0.1\tlocalhost\n"), ("etc/resolv.conf", "nameserver 127.0.0.11\n")):
         fs.entries["/" + name] = Entry("file", 0o644, stamp, text.encode())
     return fs
-
-
-class Registry:
-    """The fake's registry: "repo:tag" -> the image pushed there.
-
-    It stands apart from any one engine so that several engines can share it, as real nodes share
-    a real registry (the classic Swarm fake's nodes push to and pull from one).  It keeps its own
-    lock because engines with their own state locks reach it at the same time.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._refs: dict[str, Image] = {}
-
-    def put(self, ref: str, image: Image) -> None:
-        with self._lock:
-            self._refs[ref] = image
-
-    def get(self, ref: str) -> Image | None:
-        with self._lock:
-            return self._refs.get(ref)
-
-    def by_digest(self, repo: str, digest: str) -> Image | None:
-        with self._lock:
-            return next((img for ref, img in self._refs.items()
-                         if ref.startswith(repo + ":") and digest_for(img.id) == digest), None)
-
-    def repositories(self) -> set[str]:
-        with self._lock:
-            return {ref.rsplit(":", 1)[0] for ref in self._refs}
 
 
 class ImageStore:
@@ -531,6 +497,13 @@ def image_create(ctx: Ctx) -> Response:
         parsed_tag = tag
     ref = f"{repo}@{digest}" if digest and not parsed_tag else f"{repo}:{parsed_tag or 'latest'}"
     state = ctx.state
+    host = registry_host(repo)
+    creds = credentials(ctx.req.headers.get("X-Registry-Auth"))
+    if host and not state.images.registry.admits(host, creds):
+        # As dockerd 20.10 answers a registry that wants basic auth (observed with scripts/registry-up).
+        raise ApiError(500, "unauthorized: authentication required" if creds else
+                       f"Head \"http://{host}/v2/{repo.partition('/')[2]}/manifests/{parsed_tag or digest}\": "
+                       "no basic auth credentials")
     with state.lock:
         image = state.images.find(ref)
         source = state.images.registry.get(ref)
@@ -586,6 +559,13 @@ def image_push(ctx: Ctx) -> Response:
                 tags = [parsed]
         if not tags:
             raise ApiError(404, f"An image does not exist locally with the tag: {repo}")
+        host = registry_host(repo)
+        creds = credentials(ctx.req.headers.get("X-Registry-Auth"))
+        if host and not state.images.registry.admits(host, creds):
+            # dockerd 20.10 (observed): 200, then the registry's refusal in the stream
+            refusal = "unauthorized: authentication required" if creds else "no basic auth credentials"
+            return stream_response(iter([_progress(status=f"The push refers to repository [{repo}]"),
+                                         _error_line(refusal)]))
         pushed = []
         for t in tags:
             image = state.images.find(f"{repo}:{t}")
@@ -793,8 +773,12 @@ def image_commit(ctx: Ctx) -> Response:
 @route("GET", "/distribution/{name:.+}/json", "DistributionInspect")
 def distribution_inspect(ctx: Ctx) -> Response:
     name = ctx.params["name"]
-    with ctx.state.lock:
-        image = ctx.state.images.find(name) or ctx.state.images.registry.get(normalize(name))
+    registry = ctx.state.images.registry
+    repo, _, digest = split_ref(name)
+    host = registry_host(repo)
+    if host and not registry.admits(host, credentials(ctx.req.headers.get("X-Registry-Auth"))):
+        raise ApiError(401, "unauthorized: authentication required")
+    image = registry.by_digest(repo, digest) if digest else registry.get(normalize(name))
     if image is None:
         # What a registry says for a repository it does not have (the spec declares 401, not 404).
         raise ApiError(401, "errors:\ndenied: requested access to the resource is denied\nunauthorized: "

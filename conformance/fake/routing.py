@@ -69,7 +69,7 @@ def at_least(version: Version, text: str) -> bool:
 
 def register_all() -> None:
     """Import every resource module so their @route decorators run (idempotent)."""
-    from . import build, containers, execs, images, networks, plugins, swarm, system, volumes  # noqa: F401
+    from . import build, container_io, containers, execs, images, networks, plugins, swarm, system, volumes  # noqa: F401
 
 
 def describe() -> list[dict[str, Any]]:

@@ -226,6 +226,9 @@ def swarm_update(ctx: Ctx) -> Response:
         swarm = _require(ctx)
         assert swarm.obj is not None
         _check_version(ctx, swarm.obj.index)
+        expiry = (body.get("CAConfig") or {}).get("NodeCertExpiry")
+        if expiry is not None and expiry < 3600 * 10**9:  # swarmkit's minimum (dockerd 20.10, observed)
+            raise ApiError(400, "rpc error: code = InvalidArgument desc = minimum certificate expiry time is: 1h0m0s")
         swarm.obj.spec = _default_spec(body)
         swarm.obj.index = swarm.next_index()
         swarm.obj.updated_ns = now_ns()
@@ -250,7 +253,7 @@ def swarm_unlock(ctx: Ctx) -> Response:
     with ctx.state.lock:
         if not ctx.state.swarm.active:
             raise ApiError(503, "This node is not part of a swarm")
-    raise ApiError(400, "swarm is not locked")
+    raise ApiError(409, "swarm is not locked")  # dockerd 20.10 (observed); errata.yaml lists the undeclared 409
 
 
 # --- nodes -----------------------------------------------------------------------------------
@@ -315,6 +318,10 @@ def node_update(ctx: Ctx) -> Response:
     with ctx.state.lock:
         node = _node(ctx, ctx.params["id"])
         _check_version(ctx, node.index)
+        # moby daemon/cluster/convert/node.go NodeSpecToGRPC: an unknown role or availability is refused
+        for key, known in (("Role", ("worker", "manager")), ("Availability", ("active", "pause", "drain"))):
+            if str(body.get(key) or "").lower() not in known:
+                raise ApiError(400, f"invalid {key}: \"{body.get(key) or ''}\"")
         if body.get("Role") == "worker":
             raise ApiError(400, "attempting to demote the last manager of the swarm")
         node.spec = {"Labels": body.get("Labels") or {}, "Role": body.get("Role") or "manager",
@@ -503,6 +510,13 @@ def service_list(ctx: Ctx) -> Response:
     return json_response(out)
 
 
+def _check_task_template(spec: dict[str, Any]) -> None:
+    """swarmkit's validation of a service's task, as dockerd 20.10 answers it (observed)."""
+    template = spec.get("TaskTemplate") or {}
+    if not (template.get("ContainerSpec") or {}).get("Image") and not template.get("PluginSpec"):
+        raise ApiError(400, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided")
+
+
 @route("POST", "/services/create", "ServiceCreate")
 def service_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
@@ -513,10 +527,7 @@ def service_create(ctx: Ctx) -> Response:
         if any(s.spec.get("Name") == name for s in swarm.services.values()):
             raise ApiError(409, f"rpc error: code = AlreadyExists desc = name conflicts with an existing object: "
                                 f"service {name} already exists")
-        template = body.get("TaskTemplate") or {}
-        if not (template.get("ContainerSpec") or {}).get("Image") and not template.get("PluginSpec"):
-            raise ApiError(400, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be "
-                                "provided")
+        _check_task_template(body)
         spec = {**body, "Name": name}
         spec.setdefault("Labels", {})
         _canonical_mode(spec)
@@ -546,6 +557,7 @@ def service_update(ctx: Ctx) -> Response:
             if service.previous is None:
                 raise ApiError(400, "service does not have a previous spec")
             body = service.previous
+        _check_task_template(body)
         old_template = service.spec.get("TaskTemplate")
         spec = {**body, "Name": body.get("Name") or service.spec.get("Name")}
         spec.setdefault("Labels", {})

@@ -51,7 +51,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from .engine import Engine
 from .faults import FAULTS
-from .images import Registry
+from .registry import Registry
 from .server import BadRequest, read_request, write_response
 from .util import parse_time
 from .wire import ApiError, Conn, Headers, Request, Response, error_response, json_bytes, json_response
@@ -142,7 +142,7 @@ class SwarmClassicManager:
         self._validate()
         self.name = name
         # Different CPU counts so CpuShares-as-cores scheduling and conversion are observable.
-        registry = Registry()
+        registry = self.registry = Registry()
         self.nodes = [Node(f"node-{i}", f"192.168.99.{100 + i}", cpus=2 * i, memory=(2 * i) << 30,
                            engine=Engine(min_api, top, name=f"node-{i}", registry=registry),
                            labels={"storagedriver": "overlay2", "ostype": "linux"})

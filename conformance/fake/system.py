@@ -209,6 +209,10 @@ def auth(ctx: Ctx) -> Response:
         raise ApiError(400, "invalid auth configuration")
     if not body.get("username") and not body.get("identitytoken"):
         raise ApiError(401, "Get \"https://registry.fake.local/v2/\": unauthorized: incorrect username or password")
+    host = str(body.get("serveraddress") or "").removeprefix("https://").removeprefix("http://").rstrip("/")
+    if host and not ctx.state.images.registry.admits(host, body):
+        # moby registry/auth.go loginV2: a registry's 401 becomes a plain error, hence 500 (fake.yaml lists it)
+        raise ApiError(500, f"login attempt to http://{host}/v2/ failed with status: 401 Unauthorized")
     return json_response({"Status": "Login Succeeded", "IdentityToken": ""})
 
 

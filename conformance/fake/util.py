@@ -177,3 +177,23 @@ def check_listen_addr(addr: str) -> None:
         if host not in ("lo", "eth0"):  # the fake's interfaces
             raise ApiError(400, "listen address must be an IP address or network interface (with optional port "
                                 "number)") from None
+
+
+# moby/term ToBytes: "ctrl-" and one of these name the control byte; a single character stands for itself.
+_CTRL_NAMES = {**{chr(c): c - ord("a") + 1 for c in range(ord("a"), ord("z") + 1)},
+               "@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def detach_keys(text: str) -> bytes:
+    """A detachKeys value ("ctrl-p,ctrl-q") as the byte sequence that detaches; ValueError when it names
+    no key (moby/term ToBytes)."""
+    out = bytearray()
+    for key in text.split(","):
+        lower = key.lower()
+        if len(key) == 1:
+            out.append(ord(key))
+        elif lower.startswith("ctrl-") and len(lower) == 6 and lower[5] in _CTRL_NAMES:
+            out.append(_CTRL_NAMES[lower[5]])
+        else:
+            raise ValueError(f"Unknown character: '{key}'")
+    return bytes(out)
