@@ -79,6 +79,9 @@ REGISTRY: tuple[CheckInfo, ...] = (
               f"RFC 6455 5.2; {SPEC}: ContainerAttachWebsocket", "streams"),
     CheckInfo("upgrade_101", "a request with Connection: Upgrade is answered 101 naming the protocol",
               f"RFC 9110 7.8 / RFC 6455 4.2.2; {SPEC}: ContainerAttach 101 response", "streams"),
+    CheckInfo("h2c_session", "after the 101 to Upgrade: h2c the Engine opens HTTP/2 (client preface, SETTINGS)",
+              "RFC 9113 3.4; moby vendor/github.com/moby/buildkit/session/manager.go handleConn (grpcClientConn: "
+              "the Engine is the session's gRPC client)", "streams"),
     CheckInfo("stats_samples", "a stats stream gives samples whose `read` time increases",
               f"{SPEC}: ContainerStats description and definitions.ContainerStatsResponse", "streams"),
     CheckInfo("tar_body", "a tar body is a whole tar archive holding what the request names",

@@ -501,6 +501,21 @@ def upgrade_101(status: int, headers: dict[str, str], protocol: str, body_excerp
     return problems
 
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # RFC 9113 3.4, the client connection preface
+H2_SETTINGS = 0x4
+
+
+def h2c_session(data: bytes) -> list[Problem]:
+    """After its 101 to `Upgrade: h2c` the Engine is the gRPC client of the session: it opens HTTP/2 with the
+    client preface and a SETTINGS frame (RFC 9113 3.4, 6.5)."""
+    if not data.startswith(H2_PREFACE):
+        return [Problem("h2c_session", f"after the 101, expected the HTTP/2 client preface, got {data[:40]!r}")]
+    frame = data[len(H2_PREFACE):len(H2_PREFACE) + 9]
+    if len(frame) < 9 or frame[3] != H2_SETTINGS:
+        return [Problem("h2c_session", f"the HTTP/2 preface is not followed by a SETTINGS frame: {frame!r}")]
+    return []
+
+
 def ws_upgrade(status: int, headers: dict[str, str], accept: str) -> list[Problem]:
     """RFC 6455 4.2.2: 101, Upgrade: websocket, and Sec-WebSocket-Accept derived from our key."""
     problems = upgrade_101(status, headers, "websocket")

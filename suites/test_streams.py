@@ -218,6 +218,30 @@ def test_attach_websocket(engine: EngineCall, wire: Any, limits: Limits, echo_co
     engine.record(op, "websocket", raw.exchange, problems)
 
 
+# --- session ---------------------------------------------------------------------------------
+
+def test_session_upgrade(engine: EngineCall, wire: Any, limits: Limits) -> None:
+    """POST /session with Upgrade: h2c: 101, then the Engine speaks HTTP/2 first (it calls back the client)."""
+    op = engine.operation("Session")
+    conn = wire()
+    headers = {"Connection": "Upgrade", "Upgrade": "h2c", "X-Docker-Expose-Session-Name": "docker-api-conformance",
+               # the Engine refuses a session id it already has: one per run, worker and version
+               "X-Docker-Expose-Session-Uuid": f"dac-{engine.state.run_id}-{engine.state.worker}-{engine.version}",
+               "X-Docker-Expose-Session-Sharedkey": ""}
+    raw = request(conn, op.id, engine.version, "POST", versioned(engine, op, {}), headers=headers, limits=limits,
+                  read_body_too=False)
+    status = raw.head.status if raw.head else 0
+    problems = run_checks(engine.spec, op, raw.exchange, ["status_declared"]) if raw.head else {
+        "complete_read": [Problem("complete_read", raw.body.describe("no response head"))]}
+    problems["upgrade_101"] = st.upgrade_101(status, raw.exchange.headers, "h2c", raw.body.data)
+    if status == 101:
+        preface = len(st.H2_PREFACE) + 9
+        result = conn.read_until(lambda buf: len(buf) >= preface, limits)
+        problems["h2c_session"] = st.h2c_session(result.data)
+        raw.exchange.body = result.data
+    engine.record(op, "upgrade", raw.exchange, problems)
+
+
 # --- events ---------------------------------------------------------------------------------
 
 EVENT_FILTERS = {

@@ -121,6 +121,8 @@ FAULTS: dict[str, Fault] = {
     "bad-ping-header": Fault("no Docker-Experimental header on /_ping", "SystemPing,SystemPingHead",
                              _drop_header("Docker-Experimental"), catches="cli_headers"),
     "events-missing-field": Fault("event records without timeNano", "SystemEvents", inline=True, catches="event_shape"),
+    "session-no-h2-preface": Fault("the session's 101 is followed by nothing (no HTTP/2 from the Engine)", "Session",
+                                   inline=True, catches="h2c_session"),
     "stats-two-objects": Fault("ContainerStats stream=false answers two JSON objects instead of one",
                                "ContainerStats", _twice, catches="single_json_object"),
 }

@@ -228,7 +228,10 @@ def session(ctx: Ctx) -> Response:
         raise ApiError(400, "no upgrade proto in request")
 
     def hijack(conn: Conn) -> None:
-        # The Engine speaks gRPC over h2c here; the fake just holds the session open until closed.
+        # The Engine is the session's gRPC client (buildkit session/manager.go handleConn): it opens HTTP/2
+        # with the client preface and its SETTINGS; the fake then holds the session open until closed.
+        if not ctx.fault("session-no-h2-preface"):
+            conn.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 0x4, 0, 0, 0, 0, 0]))
         while conn.read():
             pass
     return Response(101, b"", Headers([("Connection", "Upgrade"), ("Upgrade", proto)]), "Switching Protocols", hijack)

@@ -107,12 +107,14 @@ def volume_inspect(ctx: Ctx) -> Response:
 def volume_update(ctx: Ctx) -> Response:
     with ctx.state.lock:
         if not ctx.state.swarm.active:
-            raise ApiError(503, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" "
-                                "to connect this node to swarm and try again.")
-        if ctx.params["name"] not in ctx.state.volumes:
-            raise ApiError(404, f"volume {ctx.params['name']} not found")
-        raise ApiError(400, f"volume {ctx.params['name']} is not a cluster volume; only cluster volumes can be "
-                            "updated")
+            raise ApiError(503, "volume update only valid for cluster volumes, but swarm is unavailable")
+    # moby putVolumesUpdate: a manager parses `version` first, then asks the cluster, which holds no local
+    # volume (and the fake has no cluster volumes: no CSI plugin).
+    raw = ctx.q("version") or ""
+    if not raw.isdigit():
+        raise ApiError(400, f"invalid swarm object version '{raw}': strconv.ParseUint: parsing \"{raw}\": "
+                            "invalid syntax")
+    raise ApiError(404, f"volume {ctx.params['name']} not found")
 
 
 @route("DELETE", "/volumes/{name}", "VolumeDelete")
