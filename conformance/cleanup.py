@@ -155,7 +155,7 @@ def _remove_plugins(api: docker.APIClient, selector: Selector, removed: Removed)
         return
     for plugin in plugins or []:
         name = plugin.get("Name", "")
-        if selector.run_named(name.split(":")[0]):
+        if selector.run_named(name.rsplit("/", 1)[-1].split(":")[0]):  # the repository part, without host or tag
             _try(removed, "plugins", name, api.remove_plugin, name, force=True)
 
 

@@ -446,8 +446,17 @@ PLUGIN_CONFIG = {
 def plugin(request: pytest.FixtureRequest) -> Iterator[str]:
     """An installed, disabled plugin named dac-<run>-<worker>-plugin-N:latest (rootfs: an empty folder)."""
     _requires(request, "global-changes")
-    state = _state(request)
-    name = f"{unique_name(state, 'plugin')}:latest"
+    yield from _installed_plugin(_state(request), f"{unique_name(_state(request), 'plugin')}:latest")
+
+
+@pytest.fixture
+def registry_plugin(request: pytest.FixtureRequest, registry: str) -> Iterator[str]:
+    """A plugin as `plugin`, named for the open registry: HOST:PORT/dac-<run>-<worker>-plugin-N:latest."""
+    _requires(request, "global-changes")
+    yield from _installed_plugin(_state(request), f"{registry}/{unique_name(_state(request), 'plugin')}:latest")
+
+
+def _installed_plugin(state: SuiteState, name: str) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as folder:
         os.mkdir(os.path.join(folder, "rootfs"))
         with open(os.path.join(folder, "config.json"), "w") as handle:

@@ -21,7 +21,7 @@ from .fs import FS, Entry, add_to_tar
 from .registry import Registry, credentials, digest_for, registry_host
 from .routing import route
 from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, prune_selects, rfc3339
-from .wire import ApiError, Headers, Response, empty, json_bytes, json_response, stream_response
+from .wire import ApiError, Headers, Response, empty, error_line, json_bytes, json_response, stream_response
 
 if TYPE_CHECKING:
     from .engine import Ctx
@@ -477,10 +477,6 @@ def _progress(**fields: Any) -> bytes:
     return json_bytes(fields)
 
 
-def _error_line(message: str) -> bytes:
-    return json_bytes({"errorDetail": {"message": message}, "error": message})
-
-
 @route("POST", "/images/create", "ImageCreate")
 def image_create(ctx: Ctx) -> Response:
     from_image = ctx.q("fromImage") or ""
@@ -565,7 +561,7 @@ def image_push(ctx: Ctx) -> Response:
             # dockerd 20.10 (observed): 200, then the registry's refusal in the stream
             refusal = "unauthorized: authentication required" if creds else "no basic auth credentials"
             return stream_response(iter([_progress(status=f"The push refers to repository [{repo}]"),
-                                         _error_line(refusal)]))
+                                         error_line(refusal)]))
         pushed = []
         for t in tags:
             image = state.images.find(f"{repo}:{t}")
@@ -599,7 +595,7 @@ def _import(ctx: Ctx, src: str) -> Response:
         fs.extract(ctx.req.body or _empty_tar())
     except ApiError as exc:
         # Headers are already out in the Engine by then: the error arrives in the progress stream.
-        return stream_response(iter([_error_line(f"archive/tar: invalid tar header ({exc.message.splitlines()[0]})")]))
+        return stream_response(iter([error_line(f"archive/tar: invalid tar header ({exc.message.splitlines()[0]})")]))
     layer = fs.tar("/")
     config = parse_changes({}, ctx.req.qlist("changes"))
     created = now_ns()

@@ -1,9 +1,10 @@
-"""Plugins: installed from a rootfs + config.json tar (PluginCreate), never enabled (the fake runs nothing);
-no plugin registry stands behind the fake, so pull, push and upgrade answer like an Engine that cannot reach one.
+"""Plugins: installed from a rootfs + config.json tar (PluginCreate) or pulled from the fake's registry, never
+enabled (the fake runs nothing).
 
 What the Engine answers, as moby's plugin/backend_linux.go and plugin/v2/plugin.go show: a name without a tag
 means `:latest`; Settings.Env starts from the config's Env values; the list filters are `capability` and
-`enabled` (the spec's `enable` is refused, "Invalid filter 'enable'", as dockerd 20.10.24 answers).
+`enabled` (the spec's `enable` is refused, "Invalid filter 'enable'", as dockerd 20.10.24 answers).  Push,
+pull and upgrade answer 200 with a JSON progress stream, as dockerd 20.10.24 does with a local registry.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .registry import credentials, digest_for, registry_host
 from .routing import route
 from .util import new_id, parse_filters, truthy
-from .wire import ApiError, empty, json_response
+from .wire import ApiError, empty, error_line, json_bytes, json_response, stream_response
 
 if TYPE_CHECKING:
     from .engine import Ctx
@@ -119,10 +121,54 @@ def _matches(wanted: list[str], value: str) -> bool:
     return False
 
 
-def _no_registry(ctx: Ctx) -> Response:
-    remote = ctx.q("remote") or ctx.q("name") or ""
-    raise ApiError(500, f"pull access denied for {remote}, repository does not exist or may require 'docker login': "
-                        "denied: requested access to the resource is denied")
+def _pulled(ctx: Ctx, remote: str) -> dict[str, Any]:
+    """The config of the plugin the registry holds at `remote` (moby: pull access denied when it has none)."""
+    ref = full_name(remote)
+    registry = ctx.state.images.registry
+    if not registry.admits(registry_host(ref), credentials(ctx.req.headers.get("X-Registry-Auth"))):
+        raise ApiError(500, "unauthorized: authentication required")
+    config = registry.get_plugin(ref)
+    if config is None:
+        raise ApiError(500, f"pull access denied for {ref.rsplit(':', 1)[0]}, repository does not exist or may "
+                            "require 'docker login': denied: requested access to the resource is denied")
+    return config
+
+
+def _privileges(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """What installing the plugin grants, in moby's order (plugin/backend_linux.go computePrivileges)."""
+    out = []
+    network = (config.get("Network") or {}).get("Type") or ""
+    if network and network != "bridge":
+        out.append({"Name": "network", "Description": "permissions to access a network", "Value": [network]})
+    mounts = [m.get("Source") for m in config.get("Mounts") or [] if m.get("Source")]
+    if mounts:
+        out.append({"Name": "mount", "Description": "host path to mount", "Value": mounts})
+    devices = [d.get("Path") for d in (config.get("Linux") or {}).get("Devices") or [] if d.get("Path")]
+    if devices:
+        out.append({"Name": "device", "Description": "host device to access", "Value": devices})
+    caps = (config.get("Linux") or {}).get("Capabilities") or []
+    if caps:
+        out.append({"Name": "capabilities", "Description": "list of additional capabilities required",
+                    "Value": caps})
+    return out
+
+
+def _progress(ref: str, action: str, digest: str) -> list[bytes]:
+    repo, tag = ref.rsplit(":", 1)
+    if action == "push":
+        return [json_bytes({"status": f"The push refers to repository [{repo}]"}),
+                json_bytes({"status": f"{tag}: digest: {digest} size: 1052"}),
+                json_bytes({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": 1052}})]
+    return [json_bytes({"status": f"Pulling from {repo}", "id": tag}), json_bytes({"status": f"Digest: {digest}"}),
+            json_bytes({"status": f"Status: Downloaded newer image for {ref}"})]
+
+
+def _install(ctx: Ctx, name: str, config: dict[str, Any], remote: str) -> Plugin:
+    env = [f"{e['Name']}={e['Value']}" for e in config.get("Env") or [] if e.get("Value") is not None]
+    plugin = Plugin(new_id(), name, json.loads(json.dumps(config)), env=env)
+    _store(ctx.state)[name] = plugin
+    ctx.state.emit("plugin", "pull", plugin.id, {"name": remote})
+    return plugin
 
 
 @route("GET", "/plugins", "PluginList")
@@ -147,10 +193,31 @@ def plugin_privileges(ctx: Ctx) -> Response:
     """As moby's plugin backend: an unparsable reference is an error; a plugin the registry does not have is
     not (Privileges swallows the fetch error and answers 200 with no privileges)."""
     remote = ctx.q("remote") or ""
+    _check_reference(remote)
+    try:
+        config = _pulled(ctx, remote)
+    except ApiError:
+        return json_response([])
+    return json_response(_privileges(config))
+
+
+def _check_reference(remote: str) -> None:
     if not remote or remote.split("@")[0].split(":")[0] != remote.split("@")[0].split(":")[0].lower():
         raise ApiError(500, "invalid reference format: repository name must be lowercase")
-    return json_response([])
-route("POST", "/plugins/pull", "PluginPull")(_no_registry)
+
+
+@route("POST", "/plugins/pull", "PluginPull")
+def plugin_pull(ctx: Ctx) -> Response:
+    remote = ctx.q("remote") or ""
+    _check_reference(remote)
+    name = full_name(ctx.q("name") or remote)
+    _check_reference(name)
+    config = _pulled(ctx, remote)
+    with ctx.state.lock:
+        if name in _store(ctx.state):
+            raise ApiError(409, f"plugin {name} already exists")
+        _install(ctx, name, config, full_name(remote))
+    return stream_response(iter(_progress(full_name(remote), "pull", digest_for(json.dumps(config, sort_keys=True)))))
 
 
 @route("POST", "/plugins/create", "PluginCreate")
@@ -240,12 +307,30 @@ def plugin_disable(ctx: Ctx) -> Response:
     raise ApiError(409, f"plugin is already disabled: plugin {plugin.name} found but disabled")
 
 
-def _needs_registry(ctx: Ctx) -> Response:
-    """Push and upgrade: a plugin the fake does not have is not found; one it has needs a registry it has not."""
+@route("POST", "/plugins/{name:.+}/push", "PluginPush")
+def plugin_push(ctx: Ctx) -> Response:
     with ctx.state.lock:
-        get(ctx)
-    return _no_registry(ctx)
+        plugin = get(ctx)
+        config = json.loads(json.dumps(plugin.config))
+    registry = ctx.state.images.registry
+    digest = digest_for(json.dumps(config, sort_keys=True))
+    if not registry.admits(registry_host(plugin.name), credentials(ctx.req.headers.get("X-Registry-Auth"))):
+        lines = _progress(plugin.name, "push", digest)[:1] + [error_line("unauthorized: authentication required")]
+        return stream_response(iter(lines))
+    registry.put_plugin(plugin.name, config)
+    ctx.state.emit("plugin", "push", plugin.id, {"name": plugin.name})
+    return stream_response(iter(_progress(plugin.name, "push", digest)))
 
 
-for _method, _suffix, _op in (("POST", "/push", "PluginPush"), ("POST", "/upgrade", "PluginUpgrade")):
-    route(_method, "/plugins/{name:.+}" + _suffix, _op)(_needs_registry)
+@route("POST", "/plugins/{name:.+}/upgrade", "PluginUpgrade")
+def plugin_upgrade(ctx: Ctx) -> Response:
+    remote = ctx.q("remote") or ""
+    with ctx.state.lock:
+        plugin = get(ctx)
+        if plugin.enabled:
+            raise ApiError(400, "plugin must be disabled before upgrading")
+    _check_reference(remote)
+    config = _pulled(ctx, remote)
+    with ctx.state.lock:
+        plugin.config = json.loads(json.dumps(config))
+    return stream_response(iter(_progress(full_name(remote), "pull", digest_for(json.dumps(config, sort_keys=True)))))

@@ -55,6 +55,7 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._refs: dict[str, Image] = {}
+        self._plugins: dict[str, dict[str, Any]] = {}  # "repo:tag" -> a pushed plugin's config.json
         self._logins: dict[str, tuple[str, str]] = {}
 
     # --- credentials ------------------------------------------------------------------------------------
@@ -92,3 +93,11 @@ class Registry:
     def repositories(self) -> set[str]:
         with self._lock:
             return {ref.rsplit(":", 1)[0] for ref in self._refs}
+
+    def put_plugin(self, ref: str, config: dict[str, Any]) -> None:
+        with self._lock:
+            self._plugins[ref] = config
+
+    def get_plugin(self, ref: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._plugins.get(ref)

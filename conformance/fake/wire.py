@@ -267,3 +267,8 @@ def stream_response(chunks: Iterator[bytes], content_type: str | None = "applica
                     status: int = 200) -> Response:
     headers = Headers([("Content-Type", content_type)] if content_type else [])
     return Response(status, chunks, headers)
+
+
+def error_line(message: str) -> bytes:
+    """An error inside a JSON progress stream, as moby's jsonmessage writes it (`error` and `errorDetail`)."""
+    return json_bytes({"errorDetail": {"message": message}, "error": message})
