@@ -1,10 +1,10 @@
-"""Make a JSON body fit the schema its version declares, without inventing structure.
+"""The schema side of the fake's bodies: what the Engine's nulls become in spec mode, and what a full fit to
+a version's schema would change (a self-test needs that to be nothing but what the errata document).
 
-Handlers build Engine-shaped data once for all versions; this pass, driven by the version's
-schema, turns what that version's spec cannot express into what it can: a null where the spec has
-no x-nullable is dropped (or replaced by the type's empty value when the field is required), a
-value of the wrong type or outside an enum is dropped likewise, and missing required fields get an
-empty value.  Real Engines send such nulls (Go nil slices); the fake is meant to be spec-clean.
+`Conformer.nulls` is the fake's one switchable quirk (Engine(nulls="spec")): real Engines send Go nil
+slices, maps and pointers as null.  `Conformer.conform` fits a body to the schema (drops nulls, wrong
+types and values outside an enum, fills missing required fields); the fake never sends its result,
+it only compares (`differences`), so a handler bug shows instead of being papered over.
 """
 
 from __future__ import annotations
@@ -94,10 +94,14 @@ class Conformer:
         types = schema.get("type")
         if types is not None:
             types = types if isinstance(types, list) else [types]
-            if not _type_ok(value, types):
-                return _MISSING
+        if value is None and types and "null" not in types:
+            if types[0] in ("array", "object") and not schema.get("x-nullable"):
+                return [] if types[0] == "array" else {}  # as nil_collections
+            return _MISSING
+        if types is not None and not _type_ok(value, types):
+            return _MISSING
         if value is None:
-            return None if types is None or "null" in (types or []) else _MISSING
+            return None
         if "enum" in schema and value not in schema["enum"]:
             return _MISSING
         if isinstance(value, dict):
@@ -128,3 +132,58 @@ class Conformer:
     def conform(self, value: Any, schema: dict[str, Any]) -> Any:
         result = self.fit(value, schema)
         return self.empty(schema) if result is _MISSING else result
+
+    def nulls(self, value: Any, schema: dict[str, Any] | bool | None) -> Any:
+        """The Engine's nulls made spec-clean, and nothing else: a null where the schema declares an array
+        or object (a Go nil slice or map) becomes the empty collection; a null scalar where the schema allows
+        none (a Go nil pointer) is left out, unless the field is required."""
+        if not isinstance(schema, dict) or not schema:
+            return value
+        schema = self.resolve(schema)
+        if isinstance(value, dict):
+            props = schema.get("properties") or {}
+            extra = schema.get("additionalProperties")
+            required = schema.get("required") or []
+            for key in list(value):
+                sub = props.get(key, extra if isinstance(extra, dict) else None)
+                if value[key] is None and isinstance(sub, dict) and not self._allows_null(sub):
+                    empty = self._empty_collection(sub)
+                    if empty is not None:
+                        value[key] = empty
+                    elif key not in required:
+                        del value[key]
+                else:
+                    value[key] = self.nulls(value[key], sub)
+        elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+            value[:] = [self.nulls(item, schema["items"]) for item in value]
+        return value
+
+    def _allows_null(self, schema: dict[str, Any]) -> bool:
+        schema = self.resolve(schema)
+        types = schema.get("type")
+        types = types if isinstance(types, list) else [types]
+        return ("null" in types or bool(schema.get("x-nullable")) or not schema.get("type")
+                or any(self.resolve(o).get("type") == "null" for o in schema.get("anyOf") or []))
+
+    def _empty_collection(self, schema: dict[str, Any]) -> Any:
+        types = self.resolve(schema).get("type")
+        first = (types if isinstance(types, list) else [types])[0]
+        return [] if first == "array" else {} if first == "object" else None
+
+
+def differences(before: Any, after: Any, where: str = "") -> list[str]:
+    """JSON pointers at which two bodies differ (what a rewrite changed)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for key in sorted(set(before) | set(after), key=str):
+            if key not in after:
+                out.append(f"{where}/{key}: dropped")
+            elif key not in before:
+                out.append(f"{where}/{key}: added")
+            else:
+                out += differences(before[key], after[key], f"{where}/{key}")
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        pairs = enumerate(zip(before, after, strict=True))
+        return [d for i, (b, a) in pairs for d in differences(b, a, f"{where}/{i}")]
+    return [] if before == after and type(before) is type(after) else [f"{where or '/'}: {before!r} -> {after!r}"[:200]]

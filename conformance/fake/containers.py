@@ -344,7 +344,7 @@ def _mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], imag
 
 DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}}, "NetworkMode": "default",
-    "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False,
+    "PortBindings": {}, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0}, "AutoRemove": False,
     "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0], "CapAdd": None, "CapDrop": None,
     "CgroupnsMode": "private", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None,
     "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False,
@@ -354,7 +354,7 @@ DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
     "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
     "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
-    "MemorySwappiness": None, "OomKillDisable": None, "PidsLimit": None, "Ulimits": None, "CpuCount": 0,
+    "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None, "Ulimits": None, "CpuCount": 0,
     "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
     "MaskedPaths": ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"],
@@ -381,9 +381,6 @@ def container_create(ctx: Ctx) -> Response:
                             "'on-failure' or 'unless-stopped'")
     if host.get("AutoRemove") and policy not in ("", "no"):
         raise ApiError(400, "conflicting options: cannot specify both --restart and --rm")
-    if ctx.below("1.44") and host.get("RestartPolicy", {}).get("Name") == "no":
-        host["RestartPolicy"] = {"Name": "", "MaximumRetryCount": 0} if not body.get("HostConfig", {}).get(
-            "RestartPolicy") else host["RestartPolicy"]
     with state.lock:
         image = state.images.find(image_ref)
         if image is None:

@@ -6,6 +6,7 @@ manager) can be a different object with the same method that proxies to several 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from urllib.parse import unquote
 
 from . import faults as fault_mod
 from . import routing, spec
+from .conform import differences
 from .registry import Registry
 from .state import State
 from .util import Version, parse_version, version_str
@@ -24,6 +26,8 @@ from .wire import ApiError, Headers, Request, Response, error_response, json_byt
 
 FAKE_VERSION = "27.0.0-fake"
 TRACE = bool(os.environ.get("DAC_FAKE_TRACE"))  # log every request line and status to stderr
+AUDIT = os.environ.get("DAC_FAKE_CONFORM_AUDIT")  # a file: what a full schema fit would still change (_conform)
+NULLS = ("spec", "engine")  # how the fake sends the nulls the Engine sends (_conform)
 _VERSIONED = re.compile(r"^/v(\d+\.\d+)(/.*)$")
 
 
@@ -69,13 +73,16 @@ class Engine:
     kind = "docker"
 
     def __init__(self, min_api: str = "1.25", max_api: str = "1.56", faults: set[str] | None = None,
-                 name: str = "fake-engine", registry: Registry | None = None) -> None:
+                 name: str = "fake-engine", registry: Registry | None = None, nulls: str = "spec") -> None:
         routing.register_all()
         self.registry = registry if registry is not None else Registry()  # engines may share one
         self.min_api = parse_version(min_api)
         self.max_api = parse_version(max_api)
         self.faults: set[str] = set(faults or ())
         fault_mod.validate(self.faults)
+        if nulls not in NULLS:
+            raise ValueError(f"nulls={nulls!r}: expected one of {', '.join(NULLS)}")
+        self.nulls = nulls  # see _conform
         self.server_header = f"Docker/{FAKE_VERSION} (linux)"
         self.state = State(self, name)
 
@@ -133,20 +140,32 @@ class Engine:
         return response
 
     def _conform(self, ctx: Ctx, info: spec.OpInfo, response: Response) -> None:
-        """Fit JSON bodies to the schema their version declares for the status (see conform.py)."""
+        """The one switchable Engine quirk: nulls.  Handlers build each version's shape themselves; the Engine
+        sends Go nil slices, maps and pointers as null, where the spec (mostly) declares none.  With
+        nulls="spec" (the default) such a null becomes the empty collection, or the key is left out; with
+        nulls="engine" the body goes out as the handler built it, nulls and all.  Nothing else is rewritten:
+        with DAC_FAKE_CONFORM_AUDIT=FILE, what a full fit to the schema would still change is written there
+        (selftests/test_fake_spec_clean.py needs it empty but for what the errata document)."""
         schema = info.schemas.get(str(response.status))
         content_type = response.headers.get("Content-Type") or ""
         if schema is None or response.streaming or "json" not in content_type or not response.body:
             return
         fitter = spec.conformer(info.version)
-        if fitter is None:
+        if fitter is None or (self.nulls == "engine" and not AUDIT):
             return
         try:
             body = json.loads(response.body)  # type: ignore[arg-type]
         except ValueError:
             return
-        body = fitter.conform(body, schema)
-        response.body = json_bytes(body)
+        if self.nulls == "spec":
+            body = fitter.nulls(body, schema)
+            response.body = json_bytes(body)
+        if AUDIT:
+            changed = differences(body, fitter.conform(copy.deepcopy(body), schema))
+            if changed:
+                with open(AUDIT, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"operation": ctx.op, "version": version_str(info.version),
+                                             "status": response.status, "changed": changed}) + "\n")
 
     def _finish(self, ctx: Ctx, response: Response) -> Response:
         headers = Headers([

@@ -1,0 +1,73 @@
+"""The fake is spec-clean by construction: over the whole matrix, a full fit of each JSON body it serves to its
+version's schema (conformance/fake/conform.py `Conformer.conform`) would change nothing, except where a spec
+erratum (schemas/errata.yaml, with `pointers`) says that every Engine answers otherwise.
+
+The fake sends its bodies as its handlers build them; only nulls are switchable (Engine(nulls=...)).  The
+run below asks the fake to write what a full fit would still change (DAC_FAKE_CONFORM_AUDIT); each change
+must be explained by an erratum, or it is a handler bug that a rewrite would have hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import pointers as ptr
+from conformance.expectations import ERRATA, ExpectationBook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _explained(book: ExpectationBook, operation: str, version: str, change: str) -> bool:
+    pointer = change.split(":", 1)[0]
+    return any(entry.check == "body_schema" and entry.covers("fake", version, operation)
+               and any(_under(pointer, pattern) for pattern in entry.pointers)
+               for entry in book.entries if entry.state == "spec-erratum" and entry.pointers)
+
+
+def _under(pointer: str, pattern: str) -> bool:
+    """The change is at the erratum's pointer, below it, or is the list whose items the erratum is about."""
+    return (ptr.matches(pointer, pattern) or any(ptr.matches(pointer[:i], pattern) for i in range(len(pointer))
+                                                  if pointer[i] == "/")
+            or (pattern.endswith("/*") and ptr.matches(pointer, pattern[:-2])))
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    folder = tmp_path_factory.mktemp("spec-clean")
+    log = folder / "audit.jsonl"
+    env = {**os.environ, "DAC_FAKE_CONFORM_AUDIT": str(log)}
+    env.pop("DOCKER_HOST", None)
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--target", "fake", "--api-version", "all",
+                           "-q", "-p", "no:randomly", "-n", "2", f"--reports-dir={folder / 'reports'}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-2000:]
+    assert (folder / "reports" / "results.json").exists(), done.stdout[-2000:]
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_no_body_the_full_fit_would_change(audit: list[dict]) -> None:
+    book = ExpectationBook.load(ERRATA, [], "fake")
+    unexplained = sorted({f"{r['operation']} {r['version']} {r['status']}: {change}"
+                          for r in audit for change in r["changed"]
+                          if not _explained(book, r["operation"], r["version"], change)})
+    assert not unexplained, f"{len(unexplained)} changes a rewrite would make:\n" + "\n".join(unexplained[:40])
+
+
+def test_the_audit_sees_what_it_must() -> None:
+    """Positive control: a body with a wrong type, a missing required field and an unknown enum value is
+    reported, field by field."""
+    from conformance.fake import spec
+    from conformance.fake.conform import differences
+    from conformance.fake.util import parse_version
+
+    fitter = spec.conformer(parse_version("1.41"))
+    info = spec.operations(parse_version("1.41"))[("GET", "/containers/{id}/json")]
+    body = {"Id": 5, "State": {"Status": "dac-not-a-status"}, "HostConfig": {"Memory": "lots"}}
+    changed = differences(json.loads(json.dumps(body)), fitter.conform(body, info.schemas["200"]))
+    assert {c.split(":")[0] for c in changed} >= {"/Id", "/State/Status", "/HostConfig/Memory"}, changed
