@@ -45,6 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fake-swarm", choices=("manager", "inactive"), default="manager",
                     help="with --target fake: the embedded fake starts as a swarm manager (default; the scenarios "
                          "that need one run) or outside swarm mode (the not-a-manager answers run instead)")
+    group.addoption("--fake-nulls", choices=("spec", "engine"), default="spec",
+                    help="with --target fake: spec-clean bodies (default), or the Engine's nulls (Go nil slices, "
+                         "maps and pointers) as dockerd sends them")
 
 
 _PROJECT = Path(__file__).resolve().parent.parent

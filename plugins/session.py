@@ -112,7 +112,8 @@ def get_state(config: pytest.Config) -> SuiteState | None:
     return config.stash.get(STATE_KEY, None)
 
 
-def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[str], swarm: str) -> Any:
+def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[str], swarm: str,
+                nulls: str) -> Any:
     from conformance.fake import FAULTS, KINDS, start_fake
 
     kind = config.url.partition(":")[2] or "docker"
@@ -122,7 +123,7 @@ def _start_fake(config: TargetConfig, api_range: tuple[str, str], faults: list[s
     if unknown:
         raise TargetError(f"--fake-fault {', '.join(unknown)}: unknown fault (known: {', '.join(sorted(FAULTS))})")
     return start_fake(min_api=api_range[0], max_api=api_range[1], kind=kind, faults=faults,
-                      swarm=swarm if kind == "docker" else "inactive")
+                      swarm=swarm if kind == "docker" else "inactive", nulls=nulls)
 
 
 def own_fake(state: SuiteState, swarm: str = "inactive") -> SuiteState:
@@ -133,7 +134,7 @@ def own_fake(state: SuiteState, swarm: str = "inactive") -> SuiteState:
     if state.fake is None:
         raise ValueError("own_fake needs a session whose target is the embedded fake")
     fake = start_fake(min_api=state.catalog.versions[0], max_api=state.catalog.versions[-1],
-                      faults=set(state.fake.faults), swarm=swarm)
+                      faults=set(state.fake.faults), swarm=swarm, nulls=getattr(state.fake.engine, "nulls", "spec"))
     register_secret(fake.registries["password"])
     return replace(state, url=fake.url, api=open_client(state.config, fake.url), fake=fake)
 
@@ -160,7 +161,7 @@ def _build_state(config: pytest.Config) -> SuiteState:
     url = target_config.url
     if target_config.is_fake:
         fake = _start_fake(target_config, (catalog.versions[0], catalog.versions[-1]), opt("--fake-fault"),
-                           opt("--fake-swarm"))
+                           opt("--fake-swarm"), opt("--fake-nulls"))
         url = fake.url
         register_secret(fake.registries["password"])
         if opt("--registry-auth") and opt("--registry-user"):  # the fake stands for the user's registry too

@@ -71,3 +71,17 @@ def test_the_audit_sees_what_it_must() -> None:
     body = {"Id": 5, "State": {"Status": "dac-not-a-status"}, "HostConfig": {"Memory": "lots"}}
     changed = differences(json.loads(json.dumps(body)), fitter.conform(body, info.schemas["200"]))
     assert {c.split(":")[0] for c in changed} >= {"/Id", "/State/Status", "/HostConfig/Memory"}, changed
+
+
+@pytest.mark.parametrize("nulls, expected", [("spec", []), ("engine", None)])
+def test_nulls_are_switchable(nulls: str, expected: list | None) -> None:
+    """The one switchable quirk: a container's unset VolumesFrom (a Go nil slice) is [] in spec mode and
+    null, as dockerd sends it, in engine mode."""
+    import docker
+
+    from conformance.fake import start_fake
+
+    with start_fake(nulls=nulls) as fake:
+        api = docker.APIClient(base_url=fake.url, version="1.41")
+        ident = api.create_container("busybox:latest", ["true"])["Id"]
+        assert api.inspect_container(ident)["HostConfig"]["VolumesFrom"] == expected

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import docker
 
-from .engine import FAKE_VERSION, Engine
+from .engine import FAKE_VERSION, NULLS, Engine
 from .faults import FAULTS
 from .server import FakeServer, Handler
 
@@ -57,10 +57,10 @@ class FakeEngine:
 
 
 def make_engine(min_api: str = "1.25", max_api: str = "1.56", faults: Iterable[str] = (),
-                kind: str = "docker") -> Handler:
+                kind: str = "docker", nulls: str = "spec") -> Handler:
     """The request handler for a kind; a wrapper kind can build several Engines and sit in front."""
     if kind == "docker":
-        return Engine(min_api, max_api, set(faults))
+        return Engine(min_api, max_api, set(faults), nulls=nulls)
     if kind == "swarm-classic":
         from .swarm_classic import SwarmClassicManager
         return SwarmClassicManager(min_api, max_api, set(faults))
@@ -68,12 +68,14 @@ def make_engine(min_api: str = "1.25", max_api: str = "1.56", faults: Iterable[s
 
 
 def start_fake(listen: str = "tcp://127.0.0.1:0", min_api: str = "1.25", max_api: str = "1.56",
-               faults: Iterable[str] = (), kind: str = "docker", swarm: str = "inactive") -> FakeEngine:
+               faults: Iterable[str] = (), kind: str = "docker", swarm: str = "inactive",
+               nulls: str = "spec") -> FakeEngine:
     """Serve a fake; `swarm="manager"` makes it a single-node swarm manager (through its own SwarmInit,
-    before any fault is on)."""
+    before any fault is on); `nulls="engine"` sends the Engine's nulls (Go nil slices, maps, pointers) as
+    they are, where the default sends spec-clean bodies (conformance/fake/engine.py `_conform`)."""
     if swarm not in ("manager", "inactive"):
         raise ValueError(f"unknown swarm state {swarm!r}; expected manager or inactive")
-    engine = make_engine(min_api, max_api, faults, kind)
+    engine = make_engine(min_api, max_api, faults, kind, nulls)
     server = FakeServer(listen, engine)
     server.start()
     fake = FakeEngine(server, engine)
@@ -87,4 +89,4 @@ def start_fake(listen: str = "tcp://127.0.0.1:0", min_api: str = "1.25", max_api
     return fake
 
 
-__all__ = ["FAKE_VERSION", "FAULTS", "KINDS", "Engine", "FakeEngine", "make_engine", "start_fake"]
+__all__ = ["FAKE_VERSION", "FAULTS", "KINDS", "NULLS", "Engine", "FakeEngine", "make_engine", "start_fake"]

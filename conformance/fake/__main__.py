@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from . import KINDS, start_fake
+from . import KINDS, NULLS, start_fake
 from .faults import FAULTS
 
 
@@ -24,11 +24,16 @@ def main(argv: list[str] | None = None, prog: str = "python -m conformance.fake"
     parser.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
                         help="inject a fault (repeatable): " + ", ".join(sorted(FAULTS)))
     parser.add_argument("--kind", default="docker", choices=KINDS)
+    parser.add_argument("--nulls", default="spec", choices=NULLS,
+                        help="spec: spec-clean bodies (default); engine: the Engine's nulls as it sends them")
+    parser.add_argument("--swarm", default="inactive", choices=("inactive", "manager"),
+                        help="start outside swarm mode (default) or as a single-node swarm manager")
     args = parser.parse_args(argv)
     if args.api:
         low, _, high = args.api.partition("-")
         args.min_api, args.max_api = low, high or low
-    fake = start_fake(args.listen, args.min_api, args.max_api, args.fault, args.kind)
+    fake = start_fake(args.listen, args.min_api, args.max_api, args.fault, args.kind, swarm=args.swarm,
+                      nulls=args.nulls)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
