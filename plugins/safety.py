@@ -112,6 +112,12 @@ def target_lacks(state: SuiteState | None) -> dict[str, str]:
     return {str(k): f"{v} ({profile_label(state.target.kind)})" for k, v in profile.items()} | dict(declared)
 
 
+def target_provides(state: SuiteState | None) -> tuple[str, ...]:
+    """Capabilities the running target declares it stands for beyond the session's options (the embedded
+    fake: its registry is an image index; a twin outside swarm mode meets the not-a-manager needs)."""
+    return tuple(getattr(state.fake, "provides", ())) if state is not None else ()
+
+
 def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
     """requirement -> None when this session provides it, else (skip category, reason) (computed once per process)."""
     cached = config.stash.get(CAPABILITIES_KEY, None)
@@ -141,10 +147,7 @@ def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
         "image-index": None if config.getoption("--image-index") else (skips.NEEDS_CAPABILITY,
         "needs an image index the engine can reach (Docker Hub by default): pass --image-index"),
     }
-    if state is not None and state.fake is not None and manager:
-        caps.update(dict.fromkeys(OUTSIDE_SWARM))  # met by the fake's twin outside swarm mode
-    for need in getattr(state.fake, "provides", ()) if state else ():
-        caps[need] = None  # the embedded fake stands for it (e.g. its own registry is the image index)
+    caps.update(dict.fromkeys(target_provides(state)))
     for need, why in target_lacks(state).items():
         caps[need] = (skips.NEEDS_CAPABILITY, f"the target lacks {need}: {why}")
     config.stash[CAPABILITIES_KEY] = caps

@@ -42,7 +42,8 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     folder = tmp_path_factory.mktemp("spec-clean")
     log = folder / "audit.jsonl"
     env = {**os.environ, "DAC_FAKE_CONFORM_AUDIT": str(log)}
-    env.pop("DOCKER_HOST", None)
+    for name in ("DOCKER_HOST", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        env.pop(name, None)  # a run of its own, even when the self-tests run under xdist
     done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--target", "fake", "--api-version", "all",
                            "-q", "-p", "no:randomly", "-n", "2", f"--reports-dir={folder / 'reports'}"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)

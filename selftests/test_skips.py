@@ -15,7 +15,7 @@ from conformance.fake import start_fake
 from conformance.spec import SpecCatalog
 from plugins.calls import EngineCall
 from plugins.reporting import RunRecord, synthesize
-from plugins.safety import capabilities, target_lacks
+from plugins.safety import capabilities, target_lacks, target_provides
 
 ROOT = Path(__file__).resolve().parent.parent
 # Skips that stay untyped for now (they fall back to "precondition missing"), in files owned elsewhere.
@@ -89,12 +89,14 @@ def test_capabilities_carry_their_category(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_what_a_target_lacks_is_declared_data(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No kind names in the capability code: the running target declares what it lacks (the embedded fake:
-    registry credentials), and a kind's profile may too (`lacks:`)."""
+    """No kind names in the capability code: the running target declares what it lacks and what it stands for
+    (the embedded fake: its own registries and index, a twin outside swarm mode), and a kind's profile may
+    declare what it lacks (`lacks:`)."""
     fake = start_fake()
     try:
         state = SimpleNamespace(target=SimpleNamespace(kind="fake"), fake=fake)
-        assert set(target_lacks(state)) == {"registry-auth"}  # type: ignore[arg-type]
+        assert target_lacks(state) == {}  # type: ignore[arg-type]
+        assert set(target_provides(state)) >= {"image-index", "not-swarm-manager"}  # type: ignore[arg-type]
     finally:
         fake.stop()
     monkeypatch.setattr(plugins.safety, "kind_profile", lambda kind: {"lacks": {"image-index": "no network"}})

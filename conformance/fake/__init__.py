@@ -34,8 +34,9 @@ class FakeEngine:
         self.engine = engine
         self.url = server.url
         self.lacks: dict[str, str] = {}
-        # its registry answers ImageSearch; it keeps the Docker Engine's predefined networks
-        self.provides = ("image-index", "docker-engine")
+        # Its registry answers ImageSearch; it keeps the Docker Engine's predefined networks; as a swarm
+        # manager it has a twin outside swarm mode for the scenarios that need one (plugins/calls.py engine).
+        self.provides = ("image-index", "docker-engine", "not-swarm-manager", "swarm-inactive")
         self.registries = engine.registry.own_hosts()  # type: ignore[attr-defined]
 
     def require_login(self, host: str, user: str, password: str) -> None:
