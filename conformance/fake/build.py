@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .cmdlang import CommandNotFound, Control, ProcessIO, Shell
 from .fs import FS, norm
 from .images import layer_diff, make_config_blob, normalize, sha
-from .routing import route
+from .routing import Route, route
 from .util import new_id, now_ns, rfc3339
 from .wire import ApiError, json_bytes, json_response, stream_response
 
@@ -121,7 +121,6 @@ class BuildError(Exception):
         self.code = code
 
 
-@route("POST", "/build", "ImageBuild")
 def image_build(ctx: Ctx) -> Response:
     if ctx.q("version") == "2":
         raise ApiError(400, "BuildKit is not supported by the fake engine; use the classic builder (version=1)")
@@ -334,7 +333,6 @@ def _copy(src: FS, source: str, dest: FS, dest_path: str, into_dir: bool) -> Non
             dest.entries[norm(target)] = entry
 
 
-@route("POST", "/build/prune", "BuildPrune")
 def build_prune(ctx: Ctx) -> Response:
     return json_response({"CachesDeleted": [], "SpaceReclaimed": 0})
 
@@ -348,3 +346,10 @@ def context_tar(files: dict[str, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("POST", "/build", "ImageBuild", image_build),
+    route("POST", "/build/prune", "BuildPrune", build_prune),
+)

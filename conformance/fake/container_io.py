@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from .containers import Container, LogEntry, get_container, write_stdin
-from .routing import route
+from .routing import Route, route
 from .streams import RAW, WsReader, encode, pump_stdin, send_all, stream_content_type, ws_accept, ws_frame
 from .util import detach_keys, parse_time, rfc3339
 from .wire import ApiError, Conn, Headers, Response, stream_response
@@ -45,7 +45,6 @@ def _follow(state: State, container: Container, start: int, follow: bool, alive,
                 state.cond.wait(0.25)
 
 
-@route("GET", "/containers/{id}/logs", "ContainerLogs")
 def container_logs(ctx: Ctx) -> Response:
     state = ctx.state
     stdout, stderr = ctx.qbool("stdout"), ctx.qbool("stderr")
@@ -184,7 +183,6 @@ def _attach_session(ctx: Ctx, container: Container, conn: Conn, start: int, logs
     send_all(conn, output())
 
 
-@route("POST", "/containers/{id}/attach", "ContainerAttach")
 def container_attach(ctx: Ctx) -> Response:
     state = ctx.state
     try:
@@ -215,7 +213,6 @@ def container_attach(ctx: Ctx) -> Response:
     return Response(101 if upgrade else 200, b"", headers, "UPGRADED" if upgrade else "OK", hijack)
 
 
-@route("GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket")
 def container_attach_ws(ctx: Ctx) -> Response:
     state = ctx.state
     keys = attach_keys(ctx)  # refused before the websocket handshake: a JSON error (moby wsContainersAttach)
@@ -270,3 +267,9 @@ def container_attach_ws(ctx: Ctx) -> Response:
     return Response(101, b"", headers, "Switching Protocols", hijack)
 
 
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/containers/{id}/logs", "ContainerLogs", container_logs),
+    route("POST", "/containers/{id}/attach", "ContainerAttach", container_attach),
+    route("GET", "/containers/{id}/attach/ws", "ContainerAttachWebsocket", container_attach_ws),
+)

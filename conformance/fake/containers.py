@@ -20,7 +20,7 @@ from . import networks as netmod
 from . import volumes as volmod
 from .cmdlang import CommandNotFound, Control, Pipe, ProcessIO, Shell, parse_signal
 from .fs import FS, norm
-from .routing import route
+from .routing import Route, route
 from .streams import RAW
 from .util import (
     ZERO_TIME,
@@ -362,7 +362,6 @@ DEFAULT_HOST_CONFIG: dict[str, Any] = {
 }
 
 
-@route("POST", "/containers/create", "ContainerCreate")
 def container_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     if not isinstance(body, dict):
@@ -597,7 +596,6 @@ def summary_json(state: State, c: Container, version: Version, size: bool = Fals
     return out
 
 
-@route("GET", "/containers/{id}/json", "ContainerInspect")
 def container_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         return json_response(inspect_json(ctx.state, _ctr(ctx), ctx.version, ctx.qbool("size")))
@@ -626,7 +624,6 @@ LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "is-ta
                 "network", "publish", "since", "status", "volume")
 
 
-@route("GET", "/containers/json", "ContainerList")
 def container_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), LIST_FILTERS)
     if ctx.fault("ignore-label-filter"):
@@ -688,7 +685,6 @@ def container_list(ctx: Ctx) -> Response:
 
 
 # --- lifecycle handlers ----------------------------------------------------------------------
-@route("POST", "/containers/{id}/start", "ContainerStart")
 def container_start(ctx: Ctx) -> Response:
     state = ctx.state
     if len(ctx.req.body or b"") > 7:  # moby postContainersStart: "a non-nil json object is at least 7 characters"
@@ -704,7 +700,6 @@ def container_start(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/stop", "ContainerStop")
 def container_stop(ctx: Ctx) -> Response:
     state = ctx.state
     sig = parse_signal(ctx.q("signal"), 0) if ctx.q("signal") else None
@@ -716,7 +711,6 @@ def container_stop(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/restart", "ContainerRestart")
 def container_restart(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
@@ -732,7 +726,6 @@ def container_restart(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/kill", "ContainerKill")
 def container_kill(ctx: Ctx) -> Response:
     state = ctx.state
     sig = parse_signal(ctx.q("signal"), 9)
@@ -747,7 +740,6 @@ def container_kill(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/pause", "ContainerPause")
 def container_pause(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
@@ -762,7 +754,6 @@ def container_pause(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/unpause", "ContainerUnpause")
 def container_unpause(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
@@ -775,7 +766,6 @@ def container_unpause(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/wait", "ContainerWait")
 def container_wait(ctx: Ctx) -> Response:
     condition = ctx.q("condition") or "not-running"
     if condition not in ("not-running", "next-exit", "removed"):
@@ -815,7 +805,6 @@ def container_wait(ctx: Ctx) -> Response:
     return stream_response(gen())
 
 
-@route("DELETE", "/containers/{id}", "ContainerDelete")
 def container_delete(ctx: Ctx) -> Response:
     state = ctx.state
     force = ctx.qbool("force")
@@ -840,7 +829,6 @@ def container_delete(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/containers/{id}/rename", "ContainerRename")
 def container_rename(ctx: Ctx) -> Response:
     new = ctx.q("name") or ""
     if not new or not _NAME_RE.match(new):
@@ -871,7 +859,6 @@ UPDATABLE = ("BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePe
              "MemorySwappiness", "CgroupParent")
 
 
-@route("POST", "/containers/{id}/update", "ContainerUpdate")
 def container_update(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     with ctx.state.lock:
@@ -888,7 +875,6 @@ def container_update(ctx: Ctx) -> Response:
     return json_response({"Warnings": []})
 
 
-@route("POST", "/containers/{id}/resize", "ContainerResize")
 def container_resize(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
@@ -900,7 +886,6 @@ def container_resize(ctx: Ctx) -> Response:
     return text_response("")
 
 
-@route("POST", "/containers/prune", "ContainerPrune")
 def container_prune(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("label", "label!", "until"))
     until = [parse_time(v) for v in filters.get("until", [])]
@@ -921,7 +906,6 @@ def container_prune(ctx: Ctx) -> Response:
 
 
 # --- inspection of the running container -----------------------------------------------------
-@route("GET", "/containers/{id}/top", "ContainerTop")
 def container_top(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
@@ -943,14 +927,12 @@ def container_top(ctx: Ctx) -> Response:
     return json_response({"Titles": titles, "Processes": procs})
 
 
-@route("GET", "/containers/{id}/changes", "ContainerChanges")
 def container_changes(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
         return json_response(container.fs.changes(container.base_fs))
 
 
-@route("GET", "/containers/{id}/export", "ContainerExport")
 def container_export(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
@@ -998,7 +980,6 @@ def _stats(c: Container, n: int, one_shot: bool, version: Version) -> dict[str, 
 STATS_INTERVAL = 0.05  # an Engine samples once a second; the fake need not make clients wait
 
 
-@route("GET", "/containers/{id}/stats", "ContainerStats")
 def container_stats(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
@@ -1040,7 +1021,6 @@ def _archive_path(ctx: Ctx) -> str:
     return path
 
 
-@route("HEAD", "/containers/{id}/archive", "ContainerArchiveInfo")
 def container_archive_head(ctx: Ctx) -> Response:
     path = _archive_path(ctx)
     with ctx.state.lock:
@@ -1053,7 +1033,6 @@ def container_archive_head(ctx: Ctx) -> Response:
     return Response(200, b"", Headers([("X-Docker-Container-Path-Stat", header)]))
 
 
-@route("GET", "/containers/{id}/archive", "ContainerArchive")
 def container_archive_get(ctx: Ctx) -> Response:
     path = _archive_path(ctx)
     with ctx.state.lock:
@@ -1071,7 +1050,6 @@ def container_archive_get(ctx: Ctx) -> Response:
                                         ("X-Docker-Container-Path-Stat", header)]))
 
 
-@route("PUT", "/containers/{id}/archive", "PutContainerArchive")
 def container_archive_put(ctx: Ctx) -> Response:
     path = _archive_path(ctx)
     with ctx.state.lock:
@@ -1090,3 +1068,30 @@ def container_archive_put(ctx: Ctx) -> Response:
 
 
 RAW_STREAM = RAW
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("POST", "/containers/create", "ContainerCreate", container_create),
+    route("GET", "/containers/{id}/json", "ContainerInspect", container_inspect),
+    route("GET", "/containers/json", "ContainerList", container_list),
+    route("POST", "/containers/{id}/start", "ContainerStart", container_start),
+    route("POST", "/containers/{id}/stop", "ContainerStop", container_stop),
+    route("POST", "/containers/{id}/restart", "ContainerRestart", container_restart),
+    route("POST", "/containers/{id}/kill", "ContainerKill", container_kill),
+    route("POST", "/containers/{id}/pause", "ContainerPause", container_pause),
+    route("POST", "/containers/{id}/unpause", "ContainerUnpause", container_unpause),
+    route("POST", "/containers/{id}/wait", "ContainerWait", container_wait),
+    route("DELETE", "/containers/{id}", "ContainerDelete", container_delete),
+    route("POST", "/containers/{id}/rename", "ContainerRename", container_rename),
+    route("POST", "/containers/{id}/update", "ContainerUpdate", container_update),
+    route("POST", "/containers/{id}/resize", "ContainerResize", container_resize),
+    route("POST", "/containers/prune", "ContainerPrune", container_prune),
+    route("GET", "/containers/{id}/top", "ContainerTop", container_top),
+    route("GET", "/containers/{id}/changes", "ContainerChanges", container_changes),
+    route("GET", "/containers/{id}/export", "ContainerExport", container_export),
+    route("GET", "/containers/{id}/stats", "ContainerStats", container_stats),
+    route("HEAD", "/containers/{id}/archive", "ContainerArchiveInfo", container_archive_head),
+    route("GET", "/containers/{id}/archive", "ContainerArchive", container_archive_get),
+    route("PUT", "/containers/{id}/archive", "PutContainerArchive", container_archive_put),
+)

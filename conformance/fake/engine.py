@@ -20,6 +20,7 @@ from . import faults as fault_mod
 from . import routing, spec
 from .conform import differences
 from .registry import Registry
+from .routes import ENGINE_ROUTER
 from .state import State
 from .util import Version, parse_version, version_str
 from .wire import ApiError, Headers, Request, Response, error_response, json_bytes
@@ -74,7 +75,6 @@ class Engine:
 
     def __init__(self, min_api: str = "1.25", max_api: str = "1.56", faults: set[str] | None = None,
                  name: str = "fake-engine", registry: Registry | None = None, nulls: str = "spec") -> None:
-        routing.register_all()
         self.registry = registry if registry is not None else Registry()  # engines may share one
         self.min_api = parse_version(min_api)
         self.max_api = parse_version(max_api)
@@ -117,7 +117,7 @@ class Engine:
             ctx.version = version
         req.path = path
         req.version = ctx.version
-        matched = routing.match(req.method, path)
+        matched = ENGINE_ROUTER.match(req.method, path)
         if matched is None:
             return error_response(404, "page not found")
         route, params = matched

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cmdlang import CommandNotFound, Control, Pipe, ProcessIO, Shell
 from .containers import _env_map, get_container
-from .routing import route
+from .routing import Route, route
 from .streams import encode, pump_stdin, send_all, stream_content_type
 from .util import new_id
 from .wire import ApiError, Conn, Headers, Response, json_response, text_response
@@ -61,7 +61,6 @@ def _get(state: State, exec_id: str) -> Exec:
     return ex
 
 
-@route("POST", "/containers/{id}/exec", "ContainerExec")
 def exec_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     cmd = body.get("Cmd") or []
@@ -84,7 +83,6 @@ def exec_create(ctx: Ctx) -> Response:
     return json_response({"Id": ex.id}, 201)
 
 
-@route("GET", "/exec/{id}/json", "ExecInspect")
 def exec_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         ex = _get(ctx.state, ctx.params["id"])
@@ -101,7 +99,6 @@ def exec_inspect(ctx: Ctx) -> Response:
         })
 
 
-@route("POST", "/exec/{id}/resize", "ExecResize")
 def exec_resize(ctx: Ctx) -> Response:
     with ctx.state.lock:
         ex = _get(ctx.state, ctx.params["id"])
@@ -155,7 +152,6 @@ def _launch(state: State, container: Container, ex: Exec) -> None:
     threading.Thread(target=run, name=f"exec-{ex.id[:12]}", daemon=True).start()
 
 
-@route("POST", "/exec/{id}/start", "ExecStart")
 def exec_start(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     state = ctx.state
@@ -204,3 +200,12 @@ def exec_start(ctx: Ctx) -> Response:
             pump_stdin(conn, ex.stdin.write, ex.stdin.close)
         send_all(conn, output())
     return Response(101 if upgrade else 200, b"", headers, "UPGRADED" if upgrade else "OK", hijack)
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("POST", "/containers/{id}/exec", "ContainerExec", exec_create),
+    route("GET", "/exec/{id}/json", "ExecInspect", exec_inspect),
+    route("POST", "/exec/{id}/resize", "ExecResize", exec_resize),
+    route("POST", "/exec/{id}/start", "ExecStart", exec_start),
+)

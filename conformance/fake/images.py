@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .fs import FS, Entry, add_to_tar
 from .registry import Registry, credentials, digest_for, registry_host
-from .routing import route
+from .routing import Route, route
 from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, prune_selects, rfc3339
 from .wire import ApiError, Headers, Response, empty, error_line, json_bytes, json_response, stream_response
 
@@ -298,7 +298,6 @@ def summary_json(state: State, image: Image, version: Version, tags: list[str] |
 
 
 # --- handlers ---------------------------------------------------------------------------------
-@route("GET", "/images/json", "ImageList")
 def image_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("before", "dangling", "label", "reference", "since", "until"))
     state = ctx.state
@@ -351,14 +350,12 @@ def _ref_match(tag: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(repo, split_ref(pattern)[0] if "*" not in pattern else pattern)
 
 
-@route("GET", "/images/{name:.+}/json", "ImageInspect")
 def image_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         image = ctx.state.images.get(ctx.params["name"])
         return json_response(inspect_json(ctx.state, image, ctx.version))
 
 
-@route("GET", "/images/{name:.+}/history", "ImageHistory")
 def image_history(ctx: Ctx) -> Response:
     with ctx.state.lock:
         image = ctx.state.images.get(ctx.params["name"])
@@ -387,7 +384,6 @@ def image_history(ctx: Ctx) -> Response:
     return json_response(out)
 
 
-@route("POST", "/images/{name:.+}/tag", "ImageTag")
 def image_tag(ctx: Ctx) -> Response:
     repo = ctx.q("repo") or ""
     tag = ctx.q("tag") or ""
@@ -406,7 +402,6 @@ def image_tag(ctx: Ctx) -> Response:
     return empty(201)
 
 
-@route("DELETE", "/images/{name:.+}", "ImageDelete")
 def image_delete(ctx: Ctx) -> Response:
     name = ctx.params["name"]
     force = ctx.qbool("force")
@@ -447,7 +442,6 @@ def image_delete(ctx: Ctx) -> Response:
     return json_response(out)
 
 
-@route("POST", "/images/prune", "ImagePrune")
 def image_prune(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("dangling", "label", "label!", "until"))
     dangling_only = filters.get("dangling", ["true"])[0].lower() in ("1", "true")
@@ -477,7 +471,6 @@ def _progress(**fields: Any) -> bytes:
     return json_bytes(fields)
 
 
-@route("POST", "/images/create", "ImageCreate")
 def image_create(ctx: Ctx) -> Response:
     from_image = ctx.q("fromImage") or ""
     from_src = ctx.q("fromSrc") or ""
@@ -541,7 +534,6 @@ def parse_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     return config
 
 
-@route("POST", "/images/{name:.+}/push", "ImagePush")
 def image_push(ctx: Ctx) -> Response:
     name = ctx.params["name"]
     tag = ctx.q("tag") or ""
@@ -662,7 +654,6 @@ def save_tar(state: State, refs: list[str]) -> bytes:
     return buf.getvalue()
 
 
-@route("GET", "/images/{name:.+}/get", "ImageGet")
 def image_get(ctx: Ctx) -> Response:
     data = save_tar(ctx.state, [ctx.params["name"]])
     state = ctx.state
@@ -670,7 +661,6 @@ def image_get(ctx: Ctx) -> Response:
     return Response(200, data, Headers([("Content-Type", "application/x-tar")]))
 
 
-@route("GET", "/images/get", "ImageGetAll")
 def image_get_all(ctx: Ctx) -> Response:
     names = ctx.req.qlist("names")
     if not names:
@@ -680,7 +670,6 @@ def image_get_all(ctx: Ctx) -> Response:
     return Response(200, data, Headers([("Content-Type", "application/x-tar")]))
 
 
-@route("POST", "/images/load", "ImageLoad")
 def image_load(ctx: Ctx) -> Response:
     quiet = ctx.qbool("quiet")
     lines: list[bytes] = []
@@ -717,7 +706,6 @@ def image_load(ctx: Ctx) -> Response:
     return stream_response(iter(lines))
 
 
-@route("GET", "/images/search", "ImageSearch")
 def image_search(ctx: Ctx) -> Response:
     term = (ctx.q("term") or "").lower()
     if not term:
@@ -730,7 +718,6 @@ def image_search(ctx: Ctx) -> Response:
     return json_response(hits[:limit])
 
 
-@route("POST", "/commit", "ImageCommit")
 def image_commit(ctx: Ctx) -> Response:
     from .containers import get_container
     state = ctx.state
@@ -766,7 +753,6 @@ def image_commit(ctx: Ctx) -> Response:
     return json_response({"Id": image.id}, 201)
 
 
-@route("GET", "/distribution/{name:.+}/json", "DistributionInspect")
 def distribution_inspect(ctx: Ctx) -> Response:
     name = ctx.params["name"]
     registry = ctx.state.images.registry
@@ -784,7 +770,6 @@ def distribution_inspect(ctx: Ctx) -> Response:
                           "Platforms": [{"architecture": "amd64", "os": "linux"}]})
 
 
-@route("GET", "/images/{name:.+}/attestations", "ImageAttestations")
 def image_attestations(ctx: Ctx) -> Response:
     with ctx.state.lock:
         ctx.state.images.get(ctx.params["name"])
@@ -793,3 +778,23 @@ def image_attestations(ctx: Ctx) -> Response:
 
 def new_build_id() -> str:
     return new_id()
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/images/json", "ImageList", image_list),
+    route("GET", "/images/{name:.+}/json", "ImageInspect", image_inspect),
+    route("GET", "/images/{name:.+}/history", "ImageHistory", image_history),
+    route("POST", "/images/{name:.+}/tag", "ImageTag", image_tag),
+    route("DELETE", "/images/{name:.+}", "ImageDelete", image_delete),
+    route("POST", "/images/prune", "ImagePrune", image_prune),
+    route("POST", "/images/create", "ImageCreate", image_create),
+    route("POST", "/images/{name:.+}/push", "ImagePush", image_push),
+    route("GET", "/images/{name:.+}/get", "ImageGet", image_get),
+    route("GET", "/images/get", "ImageGetAll", image_get_all),
+    route("POST", "/images/load", "ImageLoad", image_load),
+    route("GET", "/images/search", "ImageSearch", image_search),
+    route("POST", "/commit", "ImageCommit", image_commit),
+    route("GET", "/distribution/{name:.+}/json", "DistributionInspect", distribution_inspect),
+    route("GET", "/images/{name:.+}/attestations", "ImageAttestations", image_attestations),
+)

@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .routing import route
+from .routing import Route, route
 from .util import (
     Version,
     find_by_ref,
@@ -171,7 +171,6 @@ def inspect_json(net: Network, version: Version, verbose: bool = False) -> dict[
     return out
 
 
-@route("GET", "/networks", "NetworkList")
 def network_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("dangling", "driver", "id", "label", "name", "scope", "type"))
     state = ctx.state
@@ -209,14 +208,12 @@ def _in_use(state: State, net: Network) -> bool:
                for c in state.containers.values() for s in c.networks.values())
 
 
-@route("GET", "/networks/{id}", "NetworkInspect")
 def network_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         net = get(ctx.state, ctx.params["id"])
         return json_response(inspect_json(net, ctx.version, ctx.qbool("verbose")))
 
 
-@route("POST", "/networks/create", "NetworkCreate")
 def network_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     name = body.get("Name") or ""
@@ -265,7 +262,6 @@ def network_create(ctx: Ctx) -> Response:
     return json_response({"Id": net.id, "Warning": ""}, 201)
 
 
-@route("DELETE", "/networks/{id}", "NetworkDelete")
 def network_delete(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
@@ -281,7 +277,6 @@ def network_delete(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/networks/{id}/connect", "NetworkConnect")
 def network_connect(ctx: Ctx) -> Response:
     from .containers import get_container
     body = ctx.body({}) or {}
@@ -310,7 +305,6 @@ def attach_one(state: State, container: Container, net: Network) -> None:
         container.networks = saved
 
 
-@route("POST", "/networks/{id}/disconnect", "NetworkDisconnect")
 def network_disconnect(ctx: Ctx) -> Response:
     from .containers import get_container
     body = ctx.body({}) or {}
@@ -331,7 +325,6 @@ def network_disconnect(ctx: Ctx) -> Response:
     return empty(200)
 
 
-@route("POST", "/networks/prune", "NetworkPrune")
 def network_prune(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("label", "label!", "until"))
     until = [parse_time(v) for v in filters.get("until", [])]
@@ -349,3 +342,15 @@ def network_prune(ctx: Ctx) -> Response:
         if deleted:
             state.emit("network", "prune", "", {"reclaimed": "0"})
     return json_response({"NetworksDeleted": deleted})
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/networks", "NetworkList", network_list),
+    route("GET", "/networks/{id}", "NetworkInspect", network_inspect),
+    route("POST", "/networks/create", "NetworkCreate", network_create),
+    route("DELETE", "/networks/{id}", "NetworkDelete", network_delete),
+    route("POST", "/networks/{id}/connect", "NetworkConnect", network_connect),
+    route("POST", "/networks/{id}/disconnect", "NetworkDisconnect", network_disconnect),
+    route("POST", "/networks/prune", "NetworkPrune", network_prune),
+)

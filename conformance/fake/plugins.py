@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .registry import credentials, digest_for, registry_host
-from .routing import route
+from .routing import Route, route
 from .util import new_id, parse_filters, truthy
 from .wire import ApiError, empty, error_line, json_bytes, json_response, stream_response
 
@@ -171,7 +171,6 @@ def _install(ctx: Ctx, name: str, config: dict[str, Any], remote: str) -> Plugin
     return plugin
 
 
-@route("GET", "/plugins", "PluginList")
 def plugin_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("capability", "enabled"))
     enabled = filters.get("enabled")
@@ -188,7 +187,6 @@ def plugin_list(ctx: Ctx) -> Response:
     return json_response(out)
 
 
-@route("GET", "/plugins/privileges", "GetPluginPrivileges")
 def plugin_privileges(ctx: Ctx) -> Response:
     """As moby's plugin backend: an unparsable reference is an error; a plugin the registry does not have is
     not (Privileges swallows the fetch error and answers 200 with no privileges)."""
@@ -206,7 +204,6 @@ def _check_reference(remote: str) -> None:
         raise ApiError(500, "invalid reference format: repository name must be lowercase")
 
 
-@route("POST", "/plugins/pull", "PluginPull")
 def plugin_pull(ctx: Ctx) -> Response:
     remote = ctx.q("remote") or ""
     _check_reference(remote)
@@ -220,7 +217,6 @@ def plugin_pull(ctx: Ctx) -> Response:
     return stream_response(iter(_progress(full_name(remote), "pull", digest_for(json.dumps(config, sort_keys=True)))))
 
 
-@route("POST", "/plugins/create", "PluginCreate")
 def plugin_create(ctx: Ctx) -> Response:
     if not ctx.q("name"):
         raise ApiError(500, "invalid reference format")
@@ -256,13 +252,11 @@ def _config_from_tar(data: bytes) -> dict[str, Any]:
     return config
 
 
-@route("GET", "/plugins/{name:.+}/json", "PluginInspect")
 def plugin_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         return json_response(plugin_json(get(ctx), ctx))
 
 
-@route("DELETE", "/plugins/{name:.+}", "PluginDelete")
 def plugin_delete(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin = get(ctx)
@@ -273,7 +267,6 @@ def plugin_delete(ctx: Ctx) -> Response:
     return empty(200)  # the Engine writes no body here (schemas/errata.yaml plugin-delete-empty-body)
 
 
-@route("POST", "/plugins/{name:.+}/set", "PluginSet")
 def plugin_set(ctx: Ctx) -> Response:
     args = ctx.body([]) or []
     with ctx.state.lock:
@@ -291,7 +284,6 @@ def plugin_set(ctx: Ctx) -> Response:
     return empty(204)
 
 
-@route("POST", "/plugins/{name:.+}/enable", "PluginEnable")
 def plugin_enable(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin = get(ctx)
@@ -300,14 +292,12 @@ def plugin_enable(ctx: Ctx) -> Response:
                         f'exec: "{entry}": stat {entry}: no such file or directory: unknown')
 
 
-@route("POST", "/plugins/{name:.+}/disable", "PluginDisable")
 def plugin_disable(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin = get(ctx)
     raise ApiError(409, f"plugin is already disabled: plugin {plugin.name} found but disabled")
 
 
-@route("POST", "/plugins/{name:.+}/push", "PluginPush")
 def plugin_push(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin = get(ctx)
@@ -322,7 +312,6 @@ def plugin_push(ctx: Ctx) -> Response:
     return stream_response(iter(_progress(plugin.name, "push", digest)))
 
 
-@route("POST", "/plugins/{name:.+}/upgrade", "PluginUpgrade")
 def plugin_upgrade(ctx: Ctx) -> Response:
     remote = ctx.q("remote") or ""
     with ctx.state.lock:
@@ -334,3 +323,19 @@ def plugin_upgrade(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin.config = json.loads(json.dumps(config))
     return stream_response(iter(_progress(full_name(remote), "pull", digest_for(json.dumps(config, sort_keys=True)))))
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/plugins", "PluginList", plugin_list),
+    route("GET", "/plugins/privileges", "GetPluginPrivileges", plugin_privileges),
+    route("POST", "/plugins/pull", "PluginPull", plugin_pull),
+    route("POST", "/plugins/create", "PluginCreate", plugin_create),
+    route("GET", "/plugins/{name:.+}/json", "PluginInspect", plugin_inspect),
+    route("DELETE", "/plugins/{name:.+}", "PluginDelete", plugin_delete),
+    route("POST", "/plugins/{name:.+}/set", "PluginSet", plugin_set),
+    route("POST", "/plugins/{name:.+}/enable", "PluginEnable", plugin_enable),
+    route("POST", "/plugins/{name:.+}/disable", "PluginDisable", plugin_disable),
+    route("POST", "/plugins/{name:.+}/push", "PluginPush", plugin_push),
+    route("POST", "/plugins/{name:.+}/upgrade", "PluginUpgrade", plugin_upgrade),
+)

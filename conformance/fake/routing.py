@@ -1,4 +1,4 @@
-"""Route table: (method, path template) -> handler, registered by the resource modules.
+"""Routing: route tables as data, and the one router that matches a request against a table.
 
 Templates are written as in the spec ("/containers/{id}/json"); a parameter spelled `{name:.+}`
 may span slashes, like the Engine's image and plugin routes ("localhost:5000/team/app:v1").
@@ -7,17 +7,13 @@ may span slashes, like the Engine's image and plugin routes ("localhost:5000/tea
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .util import Version, parse_version
 
-if TYPE_CHECKING:
-    from .engine import Ctx
-    from .wire import Response
-
-HandlerFunc = Callable[["Ctx"], "Response"]
+Handler = Callable[..., Any]  # the Engine fake's take a Ctx; the classic proxy's take (request, params)
 
 
 @dataclass(frozen=True)
@@ -25,13 +21,10 @@ class Route:
     method: str
     template: str  # spec spelling, used for version gating
     op: str  # canonical (latest) operationId, used by faults
-    func: HandlerFunc
+    func: Handler
     regex: re.Pattern[str]
     # Routes the real Engine serves that no spec version lists are never gated.
     ungated: bool = False
-
-
-ROUTES: list[Route] = []
 
 
 def _compile(template: str) -> tuple[str, re.Pattern[str]]:
@@ -44,33 +37,37 @@ def _compile(template: str) -> tuple[str, re.Pattern[str]]:
     return spec_template, re.compile(f"^{pattern}/?$")
 
 
-def route(method: str, template: str, op: str, ungated: bool = False) -> Callable[[HandlerFunc], HandlerFunc]:
-    def register(func: HandlerFunc) -> HandlerFunc:
-        spec_template, regex = _compile(template)
-        ROUTES.append(Route(method.upper(), spec_template, op, func, regex, ungated))
-        return func
-    return register
+def route(method: str, template: str, op: str, func: Handler, ungated: bool = False) -> Route:
+    """One entry of a route table: `template` as the spec spells it, `{name:REGEX}` for a parameter that
+    may span slashes; `op` the operationId (the latest spelling)."""
+    spec_template, regex = _compile(template)
+    return Route(method.upper(), spec_template, op, func, regex, ungated)
 
 
-def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    method = method.upper()
-    for candidate in ROUTES:
-        if candidate.method != method:
-            continue
-        found = candidate.regex.match(path)
-        if found:
-            return candidate, dict(found.groupdict())
-    return None
+class Router:
+    """(method, path) -> the first route of the table that matches, and its path parameters.  Built from an
+    explicit table (conformance/fake/routes.py for the Engine fake, the classic Swarm proxy's own)."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self.routes = tuple(routes)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        method = method.upper()
+        for candidate in self.routes:
+            if candidate.method not in (method, "*"):
+                continue
+            found = candidate.regex.match(path)
+            if found:
+                return candidate, dict(found.groupdict())
+        return None
+
+    def operation(self, method: str, path: str) -> str | None:
+        matched = self.match(method, path)
+        return matched[0].op if matched else None
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [{"method": r.method, "path": r.template, "op": r.op} for r in self.routes]
 
 
 def at_least(version: Version, text: str) -> bool:
     return version >= parse_version(text)
-
-
-def register_all() -> None:
-    """Import every resource module so their @route decorators run (idempotent)."""
-    from . import build, container_io, containers, execs, images, networks, plugins, swarm, system, volumes  # noqa: F401
-
-
-def describe() -> list[dict[str, Any]]:
-    return [{"method": r.method, "path": r.template, "op": r.op} for r in ROUTES]

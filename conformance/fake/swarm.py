@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .cmdlang import CommandNotFound, Control, ProcessIO, Shell
-from .routing import route
+from .routing import Route, route
 from .streams import encode, stream_content_type
 from .util import Version, check_listen_addr, find_by_ref, match_labels, new_id, now_ns, parse_filters, rfc3339
 from .wire import ApiError, Response, empty, json_response, stream_response
@@ -151,14 +151,12 @@ def _check_version(ctx: Ctx, obj_index: int) -> None:
 
 
 # --- swarm -----------------------------------------------------------------------------------
-@route("GET", "/swarm", "SwarmInspect")
 def swarm_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         swarm = _require(ctx)
         return json_response(_swarm_json(swarm, ctx.version))
 
 
-@route("POST", "/swarm/init", "SwarmInit")
 def swarm_init(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     state = ctx.state
@@ -186,7 +184,6 @@ def swarm_init(ctx: Ctx) -> Response:
     return json_response(swarm.node_id)
 
 
-@route("POST", "/swarm/join", "SwarmJoin")
 def swarm_join(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     with ctx.state.lock:
@@ -199,7 +196,6 @@ def swarm_join(ctx: Ctx) -> Response:
                         f"{body.get('RemoteAddrs')}.")
 
 
-@route("POST", "/swarm/leave", "SwarmLeave")
 def swarm_leave(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
@@ -219,7 +215,6 @@ def swarm_leave(ctx: Ctx) -> Response:
     return empty(200)
 
 
-@route("POST", "/swarm/update", "SwarmUpdate")
 def swarm_update(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     with ctx.state.lock:
@@ -241,14 +236,12 @@ def swarm_update(ctx: Ctx) -> Response:
     return empty(200)
 
 
-@route("GET", "/swarm/unlockkey", "SwarmUnlockkey")
 def swarm_unlockkey(ctx: Ctx) -> Response:
     with ctx.state.lock:
         swarm = _require(ctx)
         return json_response({"UnlockKey": swarm.unlock_key})
 
 
-@route("POST", "/swarm/unlock", "SwarmUnlock")
 def swarm_unlock(ctx: Ctx) -> Response:
     with ctx.state.lock:
         if not ctx.state.swarm.active:
@@ -284,7 +277,6 @@ def _node(ctx: Ctx, ref: str) -> Obj:
     return node
 
 
-@route("GET", "/nodes", "NodeList")
 def node_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("id", "label", "membership", "name", "node.label", "role"))
     with ctx.state.lock:
@@ -305,14 +297,12 @@ def node_list(ctx: Ctx) -> Response:
         return json_response([node])
 
 
-@route("GET", "/nodes/{id}", "NodeInspect")
 def node_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         _node(ctx, ctx.params["id"])
         return json_response(_node_json(ctx))
 
 
-@route("POST", "/nodes/{id}/update", "NodeUpdate")
 def node_update(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     with ctx.state.lock:
@@ -333,7 +323,6 @@ def node_update(ctx: Ctx) -> Response:
     return empty(200)
 
 
-@route("DELETE", "/nodes/{id}", "NodeDelete")
 def node_delete(ctx: Ctx) -> Response:
     with ctx.state.lock:
         node = _node(ctx, ctx.params["id"])
@@ -488,7 +477,6 @@ def _service_json(ctx: Ctx, service: Obj, status: bool) -> dict[str, Any]:
     return out
 
 
-@route("GET", "/services", "ServiceList")
 def service_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("id", "label", "mode", "name"))
     with ctx.state.lock:
@@ -517,7 +505,6 @@ def _check_task_template(spec: dict[str, Any]) -> None:
         raise ApiError(400, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided")
 
 
-@route("POST", "/services/create", "ServiceCreate")
 def service_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     state = ctx.state
@@ -538,7 +525,6 @@ def service_create(ctx: Ctx) -> Response:
     return json_response({"ID": service.id, "Warnings": []}, 201)
 
 
-@route("GET", "/services/{id}", "ServiceInspect")
 def service_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         # ServiceStatus only in ServiceList with status=true (the Engine's GetService never fills it)
@@ -546,7 +532,6 @@ def service_inspect(ctx: Ctx) -> Response:
         return json_response(_service_json(ctx, _service(ctx, ctx.params["id"]), status))
 
 
-@route("POST", "/services/{id}/update", "ServiceUpdate")
 def service_update(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     state = ctx.state
@@ -571,7 +556,6 @@ def service_update(ctx: Ctx) -> Response:
     return json_response({"Warnings": []})
 
 
-@route("DELETE", "/services/{id}", "ServiceDelete")
 def service_delete(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
@@ -602,7 +586,6 @@ def _task_json(ctx: Ctx, task: Task) -> dict[str, Any]:
     return out
 
 
-@route("GET", "/tasks", "TaskList")
 def task_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("desired-state", "id", "label", "name", "node", "service"))
     with ctx.state.lock:
@@ -631,7 +614,6 @@ def task_list(ctx: Ctx) -> Response:
     return json_response(out)
 
 
-@route("GET", "/tasks/{id}", "TaskInspect")
 def task_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         swarm = _require(ctx)
@@ -686,7 +668,6 @@ def _logs_response(ctx: Ctx, tasks: list[Task], tty: bool) -> Response:
     return stream_response(gen(), stream_content_type(ctx.at_least("1.42"), tty))
 
 
-@route("GET", "/services/{id}/logs", "ServiceLogs")
 def service_logs(ctx: Ctx) -> Response:
     with ctx.state.lock:
         service = _service(ctx, ctx.params["id"])
@@ -695,7 +676,6 @@ def service_logs(ctx: Ctx) -> Response:
     return _logs_response(ctx, tasks, tty)
 
 
-@route("GET", "/tasks/{id}/logs", "TaskLogs")
 def task_logs(ctx: Ctx) -> Response:
     with ctx.state.lock:
         swarm = _require(ctx)
@@ -798,11 +778,37 @@ def _inspect(ctx: Ctx, kind: str) -> Response:
         return json_response(_obj_json(kind, _find(ctx, kind, ctx.params["id"])))
 
 
-for _kind, _plural, _title in (("secret", "secrets", "Secret"), ("config", "configs", "Config")):
-    def _bind(kind: str, plural: str, title: str) -> None:
-        route("GET", f"/{plural}", f"{title}List")(lambda ctx: _list(ctx, kind))
-        route("POST", f"/{plural}/create", f"{title}Create")(lambda ctx: _create(ctx, kind))
-        route("GET", f"/{plural}/{{id}}", f"{title}Inspect")(lambda ctx: _inspect(ctx, kind))
-        route("POST", f"/{plural}/{{id}}/update", f"{title}Update")(lambda ctx: _update(ctx, kind))
-        route("DELETE", f"/{plural}/{{id}}", f"{title}Delete")(lambda ctx: _delete(ctx, kind))
-    _bind(_kind, _plural, _title)
+def _swarm_object_routes(kind: str, plural: str, title: str) -> tuple[Route, ...]:
+    """Secrets and configs share their handlers: the same five routes for each kind."""
+    return (route("GET", f"/{plural}", f"{title}List", lambda ctx: _list(ctx, kind)),
+            route("POST", f"/{plural}/create", f"{title}Create", lambda ctx: _create(ctx, kind)),
+            route("GET", f"/{plural}/{{id}}", f"{title}Inspect", lambda ctx: _inspect(ctx, kind)),
+            route("POST", f"/{plural}/{{id}}/update", f"{title}Update", lambda ctx: _update(ctx, kind)),
+            route("DELETE", f"/{plural}/{{id}}", f"{title}Delete", lambda ctx: _delete(ctx, kind)))
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/swarm", "SwarmInspect", swarm_inspect),
+    route("POST", "/swarm/init", "SwarmInit", swarm_init),
+    route("POST", "/swarm/join", "SwarmJoin", swarm_join),
+    route("POST", "/swarm/leave", "SwarmLeave", swarm_leave),
+    route("POST", "/swarm/update", "SwarmUpdate", swarm_update),
+    route("GET", "/swarm/unlockkey", "SwarmUnlockkey", swarm_unlockkey),
+    route("POST", "/swarm/unlock", "SwarmUnlock", swarm_unlock),
+    route("GET", "/nodes", "NodeList", node_list),
+    route("GET", "/nodes/{id}", "NodeInspect", node_inspect),
+    route("POST", "/nodes/{id}/update", "NodeUpdate", node_update),
+    route("DELETE", "/nodes/{id}", "NodeDelete", node_delete),
+    route("GET", "/services", "ServiceList", service_list),
+    route("POST", "/services/create", "ServiceCreate", service_create),
+    route("GET", "/services/{id}", "ServiceInspect", service_inspect),
+    route("POST", "/services/{id}/update", "ServiceUpdate", service_update),
+    route("DELETE", "/services/{id}", "ServiceDelete", service_delete),
+    route("GET", "/tasks", "TaskList", task_list),
+    route("GET", "/tasks/{id}", "TaskInspect", task_inspect),
+    route("GET", "/services/{id}/logs", "ServiceLogs", service_logs),
+    route("GET", "/tasks/{id}/logs", "TaskLogs", task_logs),
+    *_swarm_object_routes("secret", "secrets", "Secret"),
+    *_swarm_object_routes("config", "configs", "Config"),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .events import events_handler
-from .routing import route
+from .routing import Route, route
 from .util import Version, rfc3339, version_str
 from .wire import ApiError, Conn, Headers, Response, json_response
 
@@ -30,12 +30,10 @@ def _ping(ctx: Ctx, head: bool) -> Response:
     return Response(200, b"OK", headers)
 
 
-@route("GET", "/_ping", "SystemPing")
 def ping(ctx: Ctx) -> Response:
     return _ping(ctx, False)
 
 
-@route("HEAD", "/_ping", "SystemPingHead")
 def ping_head(ctx: Ctx) -> Response:
     return _ping(ctx, True)
 
@@ -60,7 +58,6 @@ def version_json(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@route("GET", "/version", "SystemVersion")
 def version(ctx: Ctx) -> Response:
     return json_response(version_json(ctx))
 
@@ -75,7 +72,6 @@ def _swarm_info(ctx: Ctx) -> dict[str, Any]:
             "Nodes": 1, "Managers": 1, "Cluster": swarm.info_cluster(ctx.version)}
 
 
-@route("GET", "/info", "SystemInfo")
 def info(ctx: Ctx) -> Response:
     from .engine import FAKE_VERSION
     state = ctx.state
@@ -134,7 +130,6 @@ def info(ctx: Ctx) -> Response:
     return json_response(out)
 
 
-@route("GET", "/system/df", "SystemDataUsage")
 def system_df(ctx: Ctx) -> Response:
     from .containers import summary_json as ctr_summary
     from .images import summary_json as img_summary
@@ -202,7 +197,6 @@ def _df_has_usage(version: Version) -> bool:
 _DF_CACHE: dict[Any, bool] = {}
 
 
-@route("POST", "/auth", "SystemAuth")
 def auth(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     if not isinstance(body, dict):
@@ -216,12 +210,10 @@ def auth(ctx: Ctx) -> Response:
     return json_response({"Status": "Login Succeeded", "IdentityToken": ""})
 
 
-@route("GET", "/events", "SystemEvents")
 def events(ctx: Ctx) -> Response:
     return events_handler(ctx)
 
 
-@route("POST", "/session", "Session")
 def session(ctx: Ctx) -> Response:
     proto = ctx.req.headers.get("Upgrade") or ""
     if not ctx.req.wants_upgrade() or proto.lower() != "h2c":
@@ -235,3 +227,16 @@ def session(ctx: Ctx) -> Response:
         while conn.read():
             pass
     return Response(101, b"", Headers([("Connection", "Upgrade"), ("Upgrade", proto)]), "Switching Protocols", hijack)
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/_ping", "SystemPing", ping),
+    route("HEAD", "/_ping", "SystemPingHead", ping_head),
+    route("GET", "/version", "SystemVersion", version),
+    route("GET", "/info", "SystemInfo", info),
+    route("GET", "/system/df", "SystemDataUsage", system_df),
+    route("POST", "/auth", "SystemAuth", auth),
+    route("GET", "/events", "SystemEvents", events),
+    route("POST", "/session", "Session", session),
+)

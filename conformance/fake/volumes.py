@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .fs import FS
-from .routing import route
+from .routing import Route, route
 from .util import Version, match_labels, new_id, now_ns, parse_filters, parse_time, prune_selects, rfc3339, truthy
 from .wire import ApiError, empty, json_response
 
@@ -66,7 +66,6 @@ def get(state: State, name: str) -> Volume:
     return volume
 
 
-@route("GET", "/volumes", "VolumeList")
 def volume_list(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("dangling", "driver", "label", "name"))
     out = []
@@ -86,7 +85,6 @@ def volume_list(ctx: Ctx) -> Response:
     return json_response({"Volumes": out, "Warnings": []})
 
 
-@route("POST", "/volumes/create", "VolumeCreate")
 def volume_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     if body.get("ClusterVolumeSpec"):
@@ -97,13 +95,11 @@ def volume_create(ctx: Ctx) -> Response:
         return json_response(inspect_json(volume, ctx.version), 201)
 
 
-@route("GET", "/volumes/{name}", "VolumeInspect")
 def volume_inspect(ctx: Ctx) -> Response:
     with ctx.state.lock:
         return json_response(inspect_json(get(ctx.state, ctx.params["name"]), ctx.version))
 
 
-@route("PUT", "/volumes/{name}", "VolumeUpdate")
 def volume_update(ctx: Ctx) -> Response:
     with ctx.state.lock:
         if not ctx.state.swarm.active:
@@ -117,7 +113,6 @@ def volume_update(ctx: Ctx) -> Response:
     raise ApiError(404, f"volume {ctx.params['name']} not found")
 
 
-@route("DELETE", "/volumes/{name}", "VolumeDelete")
 def volume_delete(ctx: Ctx) -> Response:
     state = ctx.state
     with state.lock:
@@ -139,7 +134,6 @@ def remove(state: State, volume: Volume) -> None:
     state.emit("volume", "destroy", volume.name, {"driver": volume.driver})
 
 
-@route("POST", "/volumes/prune", "VolumePrune")
 def volume_prune(ctx: Ctx) -> Response:
     filters = parse_filters(ctx.q("filters"), ("all", "label", "label!", "until"))
     prune_all = ctx.below("1.42") or truthy(filters.get("all", []))
@@ -161,3 +155,14 @@ def volume_prune(ctx: Ctx) -> Response:
         if deleted:
             state.emit("volume", "prune", "", {"reclaimed": str(reclaimed)})
     return json_response({"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})
+
+
+# The routes this module serves, in match order (conformance/fake/routes.py builds the router).
+ROUTES: tuple[Route, ...] = (
+    route("GET", "/volumes", "VolumeList", volume_list),
+    route("POST", "/volumes/create", "VolumeCreate", volume_create),
+    route("GET", "/volumes/{name}", "VolumeInspect", volume_inspect),
+    route("PUT", "/volumes/{name}", "VolumeUpdate", volume_update),
+    route("DELETE", "/volumes/{name}", "VolumeDelete", volume_delete),
+    route("POST", "/volumes/prune", "VolumePrune", volume_prune),
+)
