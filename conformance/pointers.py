@@ -68,6 +68,16 @@ def _children(node: dict[str, Any], part: str) -> list[Any]:
     return []
 
 
+def alternatives(schema: Any, definitions: dict[str, Any]) -> list[dict[str, Any]]:
+    """The schema nodes a node stands for ($ref followed, allOf/anyOf/oneOf expanded)."""
+    return _resolve(schema, definitions)
+
+
+def child_nodes(node: dict[str, Any], part: str) -> list[Any]:
+    """The schemas of a node's child at one pointer segment (a name, an index, or `*`)."""
+    return _children(node, part)
+
+
 def nodes_at(schema: Any, definitions: dict[str, Any], pattern: str) -> list[dict[str, Any]]:
     """The schema nodes a pointer pattern reaches ([] when no schema describes that place)."""
     current = _resolve(schema, definitions)

@@ -14,6 +14,7 @@ import pytest
 
 from conformance import skips
 from conformance.checks import Problem, merge_problems, run_checks, status_expected
+from conformance.differential import record_exchange
 from conformance.exchange import EngineClient, Exchange, expand_path
 from conformance.recorder import USER_PROPERTY, Finding, classify, outcome_for
 from conformance.registry import require
@@ -93,6 +94,8 @@ class EngineCall:
                                                    self.state.target.engine_version)
 
         states, findings = classify(problems, explain)
+        if ex is not None and self.item.config.getoption("--record-exchanges"):
+            record_exchange(self.state.reports_dir / "exchanges", self.state.worker, self.item.nodeid, scenario, ex)
         outcome = outcome_for(op.id, op.tag, self.version, scenario, ex, states, findings, promise)
         self.item.user_properties.append((USER_PROPERTY, outcome.to_json()))
         failures = [f for f in findings if f.state == "fail"]

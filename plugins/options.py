@@ -39,6 +39,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--reports-dir", default="reports", metavar="DIR",
                     help="where results.json and the reports are written (default: reports)")
     group.addoption("--run-id", default=None, help="label value for objects this run creates (default: random)")
+    group.addoption("--record-exchanges", action="store_true", default=False,
+                    help="write every checked exchange to REPORTS_DIR/exchanges/ (what `python -m "
+                         "conformance.differential` compares between two targets)")
     group.addoption("--fake-fault", action="append", default=[], metavar="NAME",
                     help="with --target fake: inject a catalogued fault (conformance/fake/faults.py; repeatable), "
                          "to see the suite catch a misbehaving engine")
