@@ -334,7 +334,7 @@ def _copy(src: FS, source: str, dest: FS, dest_path: str, into_dir: bool) -> Non
 
 
 def build_prune(ctx: Ctx) -> Response:
-    return json_response({"CachesDeleted": [], "SpaceReclaimed": 0})
+    return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})  # nil: dockerd 20.10 sends null
 
 
 def context_tar(files: dict[str, bytes]) -> bytes:

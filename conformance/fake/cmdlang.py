@@ -164,6 +164,10 @@ class Shell:
                 if target == "/dev/null":
                     routes[fd] = 0
                 else:
+                    parent = posixpath.dirname(norm(target, self.cwd)) or "/"
+                    if not self.io.fs.is_dir(parent):  # sh opens the file first: the command never runs
+                        write(2, f"sh: can't create {target}: nonexistent directory\n".encode())
+                        return 1
                     sink = BytesSink()
                     files.append((target, kind == ">>", sink))
                     routes[fd] = 100 + len(files) - 1

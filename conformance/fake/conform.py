@@ -140,6 +140,9 @@ class Conformer:
         if not isinstance(schema, dict) or not schema:
             return value
         schema = self.resolve(schema)
+        if value is None and not self._allows_null(schema):  # a whole body that is a nil slice or map
+            empty = self._empty_collection(schema)
+            return value if empty is None else empty
         if isinstance(value, dict):
             props = schema.get("properties") or {}
             extra = schema.get("additionalProperties")

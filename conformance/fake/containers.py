@@ -35,7 +35,7 @@ from .util import (
     rfc3339,
     truthy,
 )
-from .wire import ApiError, Headers, Response, empty, json_bytes, json_response, stream_response, text_response
+from .wire import ApiError, Headers, Response, empty, json_bytes, json_response, stream_response
 
 if TYPE_CHECKING:
     from .engine import Ctx
@@ -344,15 +344,16 @@ def _mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], imag
 
 DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}}, "NetworkMode": "default",
-    "PortBindings": {}, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0}, "AutoRemove": False,
+    "PortBindings": None, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0}, "AutoRemove": False,
     "VolumeDriver": "", "VolumesFrom": None, "ConsoleSize": [0, 0], "CapAdd": None, "CapDrop": None,
-    "CgroupnsMode": "private", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None,
+    "CgroupnsMode": "private", "Dns": None, "DnsOptions": None, "DnsSearch": None, "ExtraHosts": None, "GroupAdd": None,
     "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False,
     "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "",
     "ShmSize": 67108864, "Runtime": "runc", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
-    "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [],
-    "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
-    "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": [],
+    "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": None, "BlkioDeviceReadBps": None,
+    "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None, "CpuPeriod": 0,
+    "CpuQuota": 0,
+    "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "", "Devices": None,
     "DeviceCgroupRules": None, "DeviceRequests": None, "MemoryReservation": 0, "MemorySwap": 0,
     "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None, "Ulimits": None, "CpuCount": 0,
     "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
@@ -417,7 +418,7 @@ def container_create(ctx: Ctx) -> Response:
             "AttachStdin": bool(body.get("AttachStdin")), "AttachStdout": bool(body.get("AttachStdout")),
             "AttachStderr": bool(body.get("AttachStderr")), "ExposedPorts": body.get("ExposedPorts") or
             image_config.get("ExposedPorts"), "Tty": bool(body.get("Tty")), "OpenStdin": bool(body.get("OpenStdin")),
-            "StdinOnce": bool(body.get("StdinOnce")), "Env": env, "Cmd": cmd, "Image": image_ref,
+            "StdinOnce": bool(body.get("StdinOnce")), "Env": env or None, "Cmd": cmd, "Image": image_ref,
             "Volumes": body.get("Volumes") or image_config.get("Volumes"),
             "WorkingDir": body.get("WorkingDir") or image_config.get("WorkingDir") or "",
             "Entrypoint": entrypoint, "OnBuild": None, "Labels": labels,
@@ -521,6 +522,15 @@ def health_status(c: Container) -> str:
     return "starting" if now_ns() - c.started_ns < interval else "healthy"
 
 
+def _endpoints(c: Container, version: Version) -> dict[str, dict[str, Any]]:
+    """A container's endpoint settings as that API version has them (DNSNames exists from 1.44)."""
+    out = {name: dict(ep) for name, ep in c.networks.items()}
+    if version < (1, 44):
+        for ep in out.values():
+            ep.pop("DNSNames", None)
+    return out
+
+
 def inspect_json(state: State, c: Container, version: Version, size: bool = False) -> dict[str, Any]:
     ports, _ = _ports(c)
     base = f"/var/lib/docker/containers/{c.id}"
@@ -543,7 +553,7 @@ def inspect_json(state: State, c: Container, version: Version, size: bool = Fals
         "IPAddress": primary.get("IPAddress", "") if "bridge" in c.networks else "",
         "IPPrefixLen": primary.get("IPPrefixLen", 0) if "bridge" in c.networks else 0, "IPv6Gateway": "",
         "MacAddress": primary.get("MacAddress", "") if "bridge" in c.networks else "",
-        "Networks": {name: dict(ep) for name, ep in c.networks.items()},
+        "Networks": _endpoints(c, version),
     }
     if version >= (1, 44):
         for key in ("HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen", "SecondaryIPAddresses",
@@ -587,7 +597,7 @@ def summary_json(state: State, c: Container, version: Version, size: bool = Fals
         "Id": c.id, "Names": [c.name], "Image": image, "ImageID": c.image_id, "Command": command,
         "Created": c.created_ns // 1_000_000_000, "Ports": ports, "Labels": dict(c.labels), "State": c.status,
         "Status": _status_text(c), "HostConfig": {"NetworkMode": c.host_config.get("NetworkMode", "default")},
-        "NetworkSettings": {"Networks": {name: dict(ep) for name, ep in c.networks.items()}},
+        "NetworkSettings": {"Networks": _endpoints(c, version)},
         "Mounts": _mount_points(c),
     }
     if size:
@@ -872,7 +882,7 @@ def container_update(ctx: Ctx) -> Response:
             if key in body and body[key] is not None:
                 container.host_config[key] = body[key]
         ctx.state.emit("container", "update", container.id, container.attrs(ctx.state))
-    return json_response({"Warnings": []})
+    return json_response({"Warnings": None})  # a nil slice: dockerd 20.10 sends null
 
 
 def container_resize(ctx: Ctx) -> Response:
@@ -883,7 +893,7 @@ def container_resize(ctx: Ctx) -> Response:
             raise ApiError(409, f"Container {container.id} is not running")
         container.host_config["ConsoleSize"] = [h, w]
         ctx.state.emit("container", "resize", container.id, container.attrs(ctx.state, height=str(h), width=str(w)))
-    return text_response("")
+    return Response(200, b"")  # dockerd 20.10: an empty 200, no Content-Type
 
 
 def container_prune(ctx: Ctx) -> Response:
@@ -930,7 +940,7 @@ def container_top(ctx: Ctx) -> Response:
 def container_changes(ctx: Ctx) -> Response:
     with ctx.state.lock:
         container = _ctr(ctx)
-        return json_response(container.fs.changes(container.base_fs))
+        return json_response(container.fs.changes(container.base_fs) or None)  # nil when nothing changed
 
 
 def container_export(ctx: Ctx) -> Response:
@@ -1010,7 +1020,7 @@ def container_stats(ctx: Ctx) -> Response:
                     state.cond.wait(max(0.0, deadline - time.time()))
                 if not container.running:
                     break
-    return stream_response(gen())
+    return stream_response(gen(), content_type=None)  # moby sets the type only for stream=false (errata)
 
 
 # --- archive ---------------------------------------------------------------------------------
@@ -1064,7 +1074,7 @@ def container_archive_put(ctx: Ctx) -> Response:
             raise ApiError(400, "extraction point is not a directory")
         container.fs.extract(ctx.req.body, full, no_overwrite_dir_non_dir=ctx.qbool("noOverwriteDirNonDir"))
         ctx.state.emit("container", "extract-to-dir", container.id, container.attrs(ctx.state, path=path))
-    return text_response("")
+    return Response(200, b"")  # dockerd 20.10: an empty 200, no Content-Type
 
 
 RAW_STREAM = RAW

@@ -108,22 +108,22 @@ class Engine:
             path = found.group(2)
             req.versioned = True
             if version > self.max_api and not ctx.fault("accept-too-new-version"):
-                return error_response(400, f"client version {found.group(1)} is too new. Maximum supported API "
-                                           f"version is {version_str(self.max_api)}")
+                return _middleware_error(f"client version {found.group(1)} is too new. Maximum supported API "
+                                         f"version is {version_str(self.max_api)}")
             if version < self.min_api:
-                return error_response(400, f"client version {found.group(1)} is too old. Minimum supported API "
-                                           f"version is {version_str(self.min_api)}, please upgrade your client "
-                                           "to a newer version")
+                return _middleware_error(f"client version {found.group(1)} is too old. Minimum supported API "
+                                         f"version is {version_str(self.min_api)}, please upgrade your client "
+                                         "to a newer version")
             ctx.version = version
         req.path = path
         req.version = ctx.version
         matched = ENGINE_ROUTER.match(req.method, path)
         if matched is None:
-            return error_response(404, "page not found")
+            return _unrouted()
         route, params = matched
         info = None if route.ungated else spec.lookup(min(ctx.version, self.max_api), route.method, route.template)
         if info is None and not route.ungated:
-            return error_response(404, "page not found")
+            return _unrouted()
         ctx.op = route.op  # canonical (latest) id, stable across renames, for faults
         ctx.params = params
         try:
@@ -168,13 +168,25 @@ class Engine:
                                              "status": response.status, "changed": changed}) + "\n")
 
     def _finish(self, ctx: Ctx, response: Response) -> Response:
-        headers = Headers([
-            ("Api-Version", version_str(self.max_api)),
-            ("Docker-Experimental", "false"),
-            ("Ostype", "linux"),
-            ("Server", self.server_header),
-        ])
+        kept = "none" if response.hijack is not None else response.standard_headers
+        standard = [("Api-Version", version_str(self.max_api)), ("Docker-Experimental", "false"),
+                    ("Ostype", "linux"), ("Server", self.server_header)]
+        headers = Headers([] if kept == "none" else
+                          [h for h in standard if kept == "all" or h[0] != "Docker-Experimental"])
         for key, value in response.headers.items():
             headers[key] = value
         response.headers = headers
         return fault_mod.apply(ctx, self.faults, response)
+
+
+def _unrouted() -> Response:
+    """The router's own 404 (no route at this version): only Content-Type, as dockerd answers it."""
+    response = error_response(404, "page not found")
+    response.standard_headers = "none"
+    return response
+
+
+def _middleware_error(message: str) -> Response:
+    response = error_response(400, message)
+    response.standard_headers = "no-experimental"
+    return response

@@ -17,7 +17,7 @@ from .containers import _env_map, get_container
 from .routing import Route, route
 from .streams import encode, pump_stdin, send_all, stream_content_type
 from .util import new_id
-from .wire import ApiError, Conn, Headers, Response, json_response, text_response
+from .wire import ApiError, Conn, Headers, Response, json_response
 
 if TYPE_CHECKING:
     from .containers import Container
@@ -106,7 +106,7 @@ def exec_resize(ctx: Ctx) -> Response:
         ctx.qint("w", 0)  # both must be integers: 400 otherwise
         if not ex.running:
             raise ApiError(409, f"Exec {ex.id} is not running")
-    return text_response("")
+    return Response(200, b"")  # dockerd 20.10: an empty 200, no Content-Type
 
 
 def _launch(state: State, container: Container, ex: Exec) -> None:

@@ -464,7 +464,7 @@ def image_prune(ctx: Ctx) -> Response:
             state.images.remove_image(image, deleted)
         if deleted:
             state.emit("image", "prune", "", {"reclaimed": str(reclaimed)})
-    return json_response({"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed})
+    return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
 def _progress(**fields: Any) -> bytes:

@@ -161,7 +161,7 @@ def system_df(ctx: Ctx) -> Response:
             "BuildCacheUsage": {"ActiveCount": 0, "TotalCount": 0, "TotalSize": 0, "Reclaimable": 0, "Items": []},
         }
         return json_response(out)
-    out = {"LayersSize": layers, "Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": []}
+    out = {"LayersSize": layers, "Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": None}
     if types:
         keep = {"image": "Images", "container": "Containers", "volume": "Volumes", "build-cache": "BuildCache"}
         for kind, key in keep.items():

@@ -37,7 +37,8 @@ def inspect_json(volume: Volume, version: Version, usage: dict[str, int] | None 
     out: dict[str, Any] = {
         "CreatedAt": rfc3339(volume.created_ns // 1_000_000_000 * 1_000_000_000),
         "Driver": volume.driver, "Labels": dict(volume.labels), "Mountpoint":
-            f"/var/lib/docker/volumes/{volume.name}/_data", "Name": volume.name, "Options": dict(volume.options),
+            f"/var/lib/docker/volumes/{volume.name}/_data", "Name": volume.name,
+        "Options": dict(volume.options) or None,
         "Scope": "local",
     }
     if usage is not None:
@@ -82,7 +83,7 @@ def volume_list(ctx: Ctx) -> Response:
                 if dangling == bool(users(ctx.state, volume)):
                     continue
             out.append(inspect_json(volume, ctx.version))
-    return json_response({"Volumes": out, "Warnings": []})
+    return json_response({"Volumes": out, "Warnings": None})  # a nil slice: dockerd 20.10 sends null
 
 
 def volume_create(ctx: Ctx) -> Response:

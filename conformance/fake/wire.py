@@ -219,8 +219,11 @@ class Response:
     headers: Headers = field(default_factory=Headers)
     reason: str | None = None
     hijack: Hijack | None = None
-    # The Engine omits standard headers on some hijacked replies; we always add them (see engine).
     operation: str | None = None
+    # Which of the Engine's standard headers go out (engine.py _finish): "all"; "no-experimental" (an error of
+    # the version middleware, which runs before the experimental one); "none" (the router's own 404, and a
+    # hijacked reply the handler writes itself, as dockerd 20.10 answers them).
+    standard_headers: str = "all"
 
     @property
     def streaming(self) -> bool:
