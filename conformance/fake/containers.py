@@ -204,6 +204,7 @@ def start_container(state: State, container: Container) -> None:
     container.exit_code = 0
     container.error = ""
     netmod.attach_running(state, container)
+    _mount_volumes(state, container)
     for mount in container.mounts:
         if mount.get("Type") == "volume":
             state.emit("volume", "mount", mount["Name"], {"container": container.id, "destination":
@@ -216,6 +217,26 @@ def start_container(state: State, container: Container) -> None:
                               name=f"ctr-{container.short}", daemon=True)
     container.thread = thread
     thread.start()
+
+
+def _mount_volumes(state: State, container: Container) -> None:
+    """A volume's files appear at its destination (a new, empty volume first takes what the image has there,
+    as the Engine copies it up).  The fake keeps one copy per container: what the container wrote goes back
+    to the volume when it stops (`_unmount_volumes`), so the next container sees it."""
+    for mount in container.mounts:
+        volume = state.volumes.get(mount.get("Name") or "") if mount.get("Type") == "volume" else None
+        if volume is None:
+            continue
+        if len(volume.data.entries) <= 1:
+            volume.data = container.fs.subtree(mount["Destination"])
+        container.fs.graft(mount["Destination"], volume.data.copy())
+
+
+def _unmount_volumes(state: State, container: Container) -> None:
+    for mount in container.mounts:
+        volume = state.volumes.get(mount.get("Name") or "") if mount.get("Type") == "volume" else None
+        if volume is not None and mount.get("RW", True):
+            volume.data = container.fs.subtree(mount["Destination"])
 
 
 def _run_main(state: State, container: Container, control: Control, stdin: Pipe | None, env: dict[str, str]) -> None:
@@ -244,6 +265,7 @@ def _exited(state: State, container: Container, control: Control, code: int) -> 
         if container.stdin:
             container.stdin.close()
         netmod.detach_running(state, container)
+        _unmount_volumes(state, container)
         kill_execs(state, container)
         state.emit("container", "die", container.id, container.attrs(state, exitCode=str(code)))
         for mount in container.mounts:
@@ -266,10 +288,25 @@ def signal_container(state: State, container: Container, signal: int, wait: bool
         thread.join(5)
 
 
-def stop_container(state: State, container: Container, signal: int | None = None) -> None:
+def stop_container(state: State, container: Container, signal: int | None = None,
+                   timeout: float | None = None) -> None:
+    """The Engine's stop: the stop signal, then SIGKILL once `timeout` seconds passed (default: the container's
+    StopTimeout, else 10).  The main process is PID 1 of its namespace, which the kernel spares any signal
+    it has no handler for: the fake's commands install none, so only SIGKILL ends them, unless an init
+    (HostConfig.Init) stands in front and passes the signal on (dockerd 20.10: busybox `sleep` stopped with
+    -t 1 exits 137, with --init 143)."""
     sig = signal or parse_signal(container.config.get("StopSignal"), 15)
     state.emit("container", "kill", container.id, container.attrs(state, signal=str(sig)))
-    signal_container(state, container, sig)
+    if sig == 9 or container.host_config.get("Init"):
+        signal_container(state, container, sig)
+    else:
+        wait = timeout if timeout is not None else container.config.get("StopTimeout")
+        thread = container.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10 if wait is None else max(float(wait), 0))  # exits only if it ends by itself
+        if container.running:
+            state.emit("container", "kill", container.id, container.attrs(state, signal="9"))
+            signal_container(state, container, 9)
     state.emit("container", "stop", container.id, container.attrs(state))
 
 
@@ -717,7 +754,7 @@ def container_stop(ctx: Ctx) -> Response:
         container = _ctr(ctx)
         if not container.running:
             return empty(304)
-    stop_container(state, container, sig)
+    stop_container(state, container, sig, ctx.qint("t"))
     return empty(204)
 
 
@@ -727,7 +764,7 @@ def container_restart(ctx: Ctx) -> Response:
         container = _ctr(ctx)
         running = container.running
     if running:
-        stop_container(state, container)
+        stop_container(state, container, None, ctx.qint("t"))
     with state.lock:
         if container.removed:
             raise ApiError(404, f"No such container: {ctx.params['id']}")

@@ -85,6 +85,25 @@ class FS:
     def copy(self) -> FS:
         return FS(dict(self.entries))
 
+    @_locked
+    def subtree(self, path: str) -> FS:
+        """The tree below `path` as a file system of its own (`path` becomes its root)."""
+        root = norm(path)
+        out = {"/" + p[len(root):].lstrip("/") if p != root else "/": e for p, e in self.entries.items()
+               if p == root or p.startswith(root.rstrip("/") + "/")}
+        return FS(out if "/" in out else {"/": Entry("dir", 0o755), **out})
+
+    @_locked
+    def graft(self, path: str, tree: FS) -> None:
+        """Put `tree` at `path`, replacing what was there (a mount)."""
+        root = norm(path)
+        self.mkdir(root)
+        prefix = root.rstrip("/")
+        for old in [p for p in self.entries if p.startswith(prefix + "/")]:
+            del self.entries[old]
+        for sub, entry in tree.entries.items():
+            self.entries[root if sub == "/" else prefix + sub] = entry
+
     # --- lookups -------------------------------------------------------------------------
     @_locked
     def resolve(self, path: str, follow_last: bool = True, depth: int = 0) -> str:
