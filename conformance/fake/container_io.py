@@ -107,7 +107,8 @@ def attach_keys(ctx: Ctx) -> bytes:
 def hijacked_error(exc: ApiError) -> Response:
     """An attach error as moby's postContainersAttach writes it on the hijacked connection: the status line,
     the raw-stream label and the message as text (schemas/deviations/fake.yaml lists it)."""
-    return Response(exc.status, f"{exc.message}\r\n".encode(), Headers([("Content-Type", RAW)]))
+    return Response(exc.status, f"{exc.message}\r\n".encode(), Headers([("Content-Type", RAW)]),
+                    standard_headers="none")
 
 
 def stdin_writer(state: State, container: Container, keys: bytes,
@@ -210,7 +211,8 @@ def container_attach(ctx: Ctx) -> Response:
     def hijack(conn: Conn) -> None:
         _attach_session(ctx, container, conn, start, logs, stream, use_stdin, wanted,
                         lambda s, d: encode(s, d, tty), keys)
-    return Response(101 if upgrade else 200, b"", headers, "UPGRADED" if upgrade else "OK", hijack)
+    return Response(101 if upgrade else 200, b"", headers, "UPGRADED" if upgrade else "OK", hijack,
+                    standard_headers="none")
 
 
 def container_attach_ws(ctx: Ctx) -> Response:
@@ -264,7 +266,7 @@ def container_attach_ws(ctx: Ctx) -> Response:
                         yield ws_frame(entry.data)
             yield ws_frame(b"\x03\xe8", 0x8)  # close, 1000 normal
         send_all(conn, output())
-    return Response(101, b"", headers, "Switching Protocols", hijack)
+    return Response(101, b"", headers, "Switching Protocols", hijack, standard_headers="none")
 
 
 # The routes this module serves, in match order (conformance/fake/routes.py builds the router).

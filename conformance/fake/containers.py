@@ -463,6 +463,8 @@ def container_create(ctx: Ctx) -> Response:
         for key in ("StopSignal", "StopTimeout", "Healthcheck", "MacAddress", "ArgsEscaped", "Shell"):
             if body.get(key) is not None:
                 config[key] = body[key]
+        if isinstance(config.get("Healthcheck"), dict):  # Go's omitempty: an unset duration or count is left out
+            config["Healthcheck"] = {k: v for k, v in config["Healthcheck"].items() if v is not None}
         if config["ExposedPorts"] is None:
             config.pop("ExposedPorts")
         fs = image.fs.copy()
@@ -562,9 +564,13 @@ def health_status(c: Container) -> str:
 def _endpoints(c: Container, version: Version) -> dict[str, dict[str, Any]]:
     """A container's endpoint settings as that API version has them (DNSNames exists from 1.44)."""
     out = {name: dict(ep) for name, ep in c.networks.items()}
-    if version < (1, 44):
-        for ep in out.values():
+    for name, ep in out.items():
+        if version < (1, 44):
             ep.pop("DNSNames", None)
+        if version < (1, 45) and name not in ("bridge", "host", "none") and c.short not in (ep.get("Aliases") or []):
+            # Before 1.45 the Engine lists the container's short id among its aliases on a user-defined network
+            # (dockerd 20.10 observed; from 1.45 it is in DNSNames only).
+            ep["Aliases"] = [*(ep.get("Aliases") or []), c.short]
     return out
 
 
@@ -601,6 +607,9 @@ def inspect_json(state: State, c: Container, version: Version, size: bool = Fals
                     "IPPrefixLen", "IPv6Gateway", "MacAddress"):
             net_settings.pop(key, None)
     host = dict(c.host_config)
+    if version < (1, 42):  # dockerd 20.10 answers them (ignored from 1.42, as moby's router says)
+        host.setdefault("KernelMemory", 0)
+        host.setdefault("KernelMemoryTCP", 0)
     out: dict[str, Any] = {
         "Id": c.id, "Created": rfc3339(c.created_ns), "Path": c.argv[0] if c.argv else "", "Args": c.argv[1:],
         "State": st, "Image": c.image_id, "ResolvConfPath": f"{base}/resolv.conf", "HostnamePath": f"{base}/hostname",
@@ -638,8 +647,12 @@ def summary_json(state: State, c: Container, version: Version, size: bool = Fals
         "Mounts": _mount_points(c),
     }
     if size:
-        out["SizeRw"] = max(c.fs.size() - c.base_fs.size(), 0)
+        written = max(c.fs.size() - c.base_fs.size(), 0)
+        if written:  # moby types.Container: SizeRw and SizeRootFs are omitempty
+            out["SizeRw"] = written
         out["SizeRootFs"] = c.fs.size()
+    for ep in out["NetworkSettings"]["Networks"].values():
+        ep["Aliases"] = None  # the list's summary endpoints carry no aliases (dockerd 20.10: null)
     return out
 
 
@@ -830,7 +843,7 @@ def container_wait(ctx: Ctx) -> Response:
         return not container.running or container.removed
 
     def answer() -> dict[str, Any]:
-        body: dict[str, Any] = {"StatusCode": container.exit_code}
+        body: dict[str, Any] = {"StatusCode": container.exit_code, "Error": None}  # a nil pointer: null
         if container.error:
             body["Error"] = {"Message": container.error}
         return body
@@ -988,20 +1001,20 @@ def container_export(ctx: Ctx) -> Response:
     return Response(200, data, Headers([("Content-Type", "application/octet-stream")]))
 
 
-def _stats(c: Container, n: int, one_shot: bool, version: Version) -> dict[str, Any]:
+def _stats(c: Container, n: int, one_shot: bool, version: Version, nil: Any = None) -> dict[str, Any]:
     running = c.running
     now = now_ns()
     total = (n + 1) * 1_000_000 if running else 0
     cpu = {"cpu_usage": {"total_usage": total, "usage_in_kernelmode": total // 4, "usage_in_usermode": total // 2},
            "system_cpu_usage": now // 100 if running else 0, "online_cpus": 2 if running else 0,
            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
-    if version < (1, 46):
-        cpu["cpu_usage"]["percpu_usage"] = [total // 2, total - total // 2]
-    pre = {"cpu_usage": {"total_usage": max(total - 1_000_000, 0) if n and not one_shot else 0,
-                         "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-           "system_cpu_usage": 0 if (one_shot or not n) else (now - 200_000_000) // 100,
-           "online_cpus": 0 if (one_shot or not n) else 2,
-           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    # cgroup v2 (the fake's CgroupVersion): no per-CPU usage; the first precpu sample has no system usage yet,
+    # and its zero counters are left out (omitempty), as dockerd 20.10 answers on cgroup v2.
+    pre: dict[str, Any] = {"cpu_usage": {"total_usage": max(total - 1_000_000, 0) if n and not one_shot else 0,
+                                         "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+                           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    if n and not one_shot:
+        pre.update({"system_cpu_usage": (now - 200_000_000) // 100, "online_cpus": 2})
     memory: dict[str, Any] = {"usage": 659456, "stats": {"active_anon": 4096, "cache": 237568, "rss": 53248},
                               "limit": 8 << 30} if running else {}
     if running and version < (1, 46):
@@ -1010,9 +1023,9 @@ def _stats(c: Container, n: int, one_shot: bool, version: Version) -> dict[str, 
         "read": rfc3339(now) if running else ZERO_TIME,
         "preread": rfc3339(now - 200_000_000) if (running and n and not one_shot) else ZERO_TIME,
         "pids_stats": {"current": 1 + len(c.exec_ids)} if running else {},
-        "blkio_stats": {"io_service_bytes_recursive": [], "io_serviced_recursive": [], "io_queue_recursive": [],
-                        "io_service_time_recursive": [], "io_wait_time_recursive": [], "io_merged_recursive": [],
-                        "io_time_recursive": [], "sectors_recursive": []},
+        "blkio_stats": dict.fromkeys(("io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
+                                      "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive",
+                                      "io_time_recursive", "sectors_recursive"), nil),  # nil on cgroup v2
         "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu, "precpu_stats": pre, "memory_stats": memory,
         "name": c.name, "id": c.id,
     }
@@ -1035,7 +1048,7 @@ def container_stats(ctx: Ctx) -> Response:
     one_shot = ctx.qbool("one-shot") and ctx.at_least("1.41")
     if not stream:
         with state.lock:
-            return json_response(_stats(container, 1 if not one_shot else 0, one_shot, ctx.version))
+            return json_response(_stats(container, 1 if not one_shot else 0, one_shot, ctx.version))  # _conform
 
     def gen() -> Iterator[bytes]:
         n = 0
@@ -1043,7 +1056,7 @@ def container_stats(ctx: Ctx) -> Response:
         while True:
             with state.lock:
                 running = container.running
-                record = _stats(container, n, False, ctx.version)
+                record = _stats(container, n, False, ctx.version, ctx.nil([]))
             if running and n:
                 record["preread"] = previous  # as the Engine: the previous sample's read
             previous = record["read"]

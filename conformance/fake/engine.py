@@ -46,6 +46,11 @@ class Ctx:
     def state(self) -> State:
         return self.engine.state
 
+    def nil(self, empty: Any) -> Any:
+        """A Go nil slice or map in a body the handler streams itself (no _conform pass): null as the Engine
+        sends it with nulls="engine", else the empty collection."""
+        return None if self.engine.nulls == "engine" else empty
+
     def fault(self, name: str) -> bool:
         return name in self.engine.faults
 
@@ -168,7 +173,7 @@ class Engine:
                                              "status": response.status, "changed": changed}) + "\n")
 
     def _finish(self, ctx: Ctx, response: Response) -> Response:
-        kept = "none" if response.hijack is not None else response.standard_headers
+        kept = response.standard_headers
         standard = [("Api-Version", version_str(self.max_api)), ("Docker-Experimental", "false"),
                     ("Ostype", "linux"), ("Server", self.server_header)]
         headers = Headers([] if kept == "none" else

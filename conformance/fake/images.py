@@ -288,9 +288,9 @@ def summary_json(state: State, image: Image, version: Version, tags: list[str] |
     digests = list(image.repo_digests) or ([] if version >= (1, 43) or repo_tags != ["<none>:<none>"]
                                            else ["<none>@<none>"])
     out: dict[str, Any] = {
-        "Id": image.id, "ParentId": image.parent, "RepoTags": repo_tags, "RepoDigests": digests,
+        "Id": image.id, "ParentId": image.parent, "RepoTags": repo_tags, "RepoDigests": digests or None,
         "Created": created, "Size": image.size(), "SharedSize": -1,
-        "Labels": (meta.get("config") or {}).get("Labels") or {}, "Containers": -1,
+        "Labels": (meta.get("config") or {}).get("Labels") or None, "Containers": -1,  # nil map and slice
     }
     if version < (1, 44):
         out["VirtualSize"] = image.size()
@@ -534,6 +534,14 @@ def parse_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
     return config
 
 
+def _push_refused(repo: str, message: str) -> Response:
+    """The Engine writes "The push refers to repository" before it looks anything up: every refusal is then an
+    in-stream error of a 200 (schemas/errata.yaml push-missing-image-in-stream; dockerd 20.10 observed)."""
+    domain = registry_host(repo)
+    shown = repo if domain else f"docker.io/{repo if '/' in repo else 'library/' + repo}"
+    return stream_response(iter([_progress(status=f"The push refers to repository [{shown}]"), error_line(message)]))
+
+
 def image_push(ctx: Ctx) -> Response:
     name = ctx.params["name"]
     tag = ctx.q("tag") or ""
@@ -546,19 +554,18 @@ def image_push(ctx: Ctx) -> Response:
             if ":" in name.rsplit("/", 1)[-1]:
                 tags = [parsed]
         if not tags:
-            raise ApiError(404, f"An image does not exist locally with the tag: {repo}")
+            return _push_refused(repo, f"An image does not exist locally with the tag: {repo}")
         host = registry_host(repo)
         creds = credentials(ctx.req.headers.get("X-Registry-Auth"))
         if host and not state.images.registry.admits(host, creds):
             # dockerd 20.10 (observed): 200, then the registry's refusal in the stream
-            refusal = "unauthorized: authentication required" if creds else "no basic auth credentials"
-            return stream_response(iter([_progress(status=f"The push refers to repository [{repo}]"),
-                                         error_line(refusal)]))
+            return _push_refused(repo, "unauthorized: authentication required" if creds else
+                                 "no basic auth credentials")
         pushed = []
         for t in tags:
             image = state.images.find(f"{repo}:{t}")
             if image is None:
-                raise ApiError(404, f"An image does not exist locally with the tag: {repo}")
+                return _push_refused(repo, f"An image does not exist locally with the tag: {repo}")
             state.images.registry.put(f"{repo}:{t}", image)
             dig = digest_for(image.id)
             if f"{repo}@{dig}" not in image.repo_digests:

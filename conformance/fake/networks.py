@@ -160,7 +160,9 @@ def inspect_json(net: Network, version: Version, verbose: bool = False) -> dict[
     out: dict[str, Any] = {
         "Name": net.name, "Id": net.id, "Created": rfc3339(net.created_ns), "Scope": net.scope, "Driver": net.driver,
         "EnableIPv6": net.enable_ipv6,
-        "IPAM": {"Driver": net.ipam_driver, "Options": net.ipam_options, "Config": [dict(c) for c in net.ipam_config]},
+        "IPAM": {"Driver": net.ipam_driver, "Options": net.ipam_options,
+                 # IPAMConfig's fields are omitempty: an unset range, gateway or aux address is left out
+                 "Config": [{k: v for k, v in c.items() if v not in (None, "", {})} for c in net.ipam_config]},
         "Internal": net.internal, "Attachable": net.attachable, "Ingress": net.ingress,
         "ConfigFrom": {"Network": net.config_from}, "ConfigOnly": net.config_only,
         "Containers": {cid: dict(ep) for cid, ep in net.endpoints.items()}, "Options": dict(net.options),

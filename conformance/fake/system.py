@@ -102,7 +102,8 @@ def info(ctx: Ctx) -> Response:
             "NoProxy": "", "Name": state.hostname, "Labels": [], "ExperimentalBuild": False,
             "ServerVersion": FAKE_VERSION, "Runtimes": {"runc": {"path": "runc"}}, "DefaultRuntime": "runc",
             "Swarm": _swarm_info(ctx), "LiveRestoreEnabled": False, "Isolation": "", "InitBinary": "docker-init",
-            "ContainerdCommit": {"ID": "fake"}, "RuncCommit": {"ID": "fake"}, "InitCommit": {"ID": "fake"},
+            **{name: {"ID": "fake", **({"Expected": "fake"} if (1, 32) <= ctx.version < (1, 49) else {})}
+               for name in ("ContainerdCommit", "RuncCommit", "InitCommit")},  # Expected: until the spec dropped it
             "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"],
             "Warnings": None,
         }
@@ -226,7 +227,8 @@ def session(ctx: Ctx) -> Response:
             conn.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 0x4, 0, 0, 0, 0, 0]))
         while conn.read():
             pass
-    return Response(101, b"", Headers([("Connection", "Upgrade"), ("Upgrade", proto)]), "Switching Protocols", hijack)
+    return Response(101, b"", Headers([("Connection", "Upgrade"), ("Upgrade", proto)]), "Switching Protocols", hijack,
+                    standard_headers="none")  # the session manager writes the 101 itself
 
 
 # The routes this module serves, in match order (conformance/fake/routes.py builds the router).

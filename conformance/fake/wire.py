@@ -221,8 +221,9 @@ class Response:
     hijack: Hijack | None = None
     operation: str | None = None
     # Which of the Engine's standard headers go out (engine.py _finish): "all"; "no-experimental" (an error of
-    # the version middleware, which runs before the experimental one); "none" (the router's own 404, and a
-    # hijacked reply the handler writes itself, as dockerd 20.10 answers them).
+    # the version middleware, which runs before the experimental one); "none" (the router's own 404, and the
+    # hijacked replies attach and session write themselves, as dockerd 20.10 answers them; exec start copies
+    # the headers onto its hijacked reply, moby postContainerExecStart).
     standard_headers: str = "all"
 
     @property
