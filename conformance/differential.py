@@ -21,6 +21,7 @@ import argparse
 import base64
 import itertools
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -40,6 +41,7 @@ ENGINE_HEADERS = ("api-version", "docker-experimental", "ostype", "x-docker-cont
 KINDS = ("status", "media-type", "header", "shape", "framing")
 
 _sequence = itertools.count()  # positions in a process's record (xdist: one file per worker)
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a key that can be a struct field; others are map keys (data)
 
 
 # --- recording ------------------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ def shape(value: Any, schema: Any, definitions: dict[str, Any], where: str = "")
         for key, item in value.items():
             named = any(key in (n.get("properties") or {}) for n in nodes)
             mapped = not named and (any(isinstance(n.get("additionalProperties"), dict) for n in nodes)
-                                    or (not nodes and not key[:1].isupper()))
+                                    or (not nodes and _FIELD.fullmatch(key) is None))
             segment = "*" if mapped else key.replace("~", "~0").replace("/", "~1")
             for sub, types in shape(item, _child(nodes, key), definitions, f"{where}/{segment}").items():
                 out.setdefault(sub, set()).update(types)
@@ -183,6 +185,8 @@ def compare_pair(a: dict[str, Any], b: dict[str, Any], catalog: SpecCatalog | No
         if (name in a["headers"]) != (name in b["headers"]):
             out.append(divergence("header", name, "present" if name in a["headers"] else "absent",
                                   "present" if name in b["headers"] else "absent"))
+    if a.get("truncated") or b.get("truncated"):
+        return out  # a body cut at BODY_LIMIT: its framing and shape are not known
     body_a, body_b = _body(a), _body(b)
     parsed = [_json(body_a, a), _json(body_b, b)]
     if parsed[0] is _NOT_JSON or parsed[1] is _NOT_JSON:

@@ -1005,11 +1005,14 @@ def _stats(c: Container, n: int, one_shot: bool, version: Version, nil: Any = No
     running = c.running
     now = now_ns()
     total = (n + 1) * 1_000_000 if running else 0
-    cpu = {"cpu_usage": {"total_usage": total, "usage_in_kernelmode": total // 4, "usage_in_usermode": total // 2},
-           "system_cpu_usage": now // 100 if running else 0, "online_cpus": 2 if running else 0,
-           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
-    # cgroup v2 (the fake's CgroupVersion): no per-CPU usage; the first precpu sample has no system usage yet,
-    # and its zero counters are left out (omitempty), as dockerd 20.10 answers on cgroup v2.
+    cpu: dict[str, Any] = {
+        "cpu_usage": {"total_usage": total, "usage_in_kernelmode": total // 4, "usage_in_usermode": total // 2},
+        "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    if running:  # zero counters are left out (omitempty), as for an exited container on dockerd 20.10
+        cpu.update({"system_cpu_usage": now // 100, "online_cpus": 2})
+    if version < (1, 46):
+        cpu["cpu_usage"]["percpu_usage"] = [total // 2, total - total // 2]
+    # The first precpu sample has no system usage yet: its zero counters are left out (omitempty).
     pre: dict[str, Any] = {"cpu_usage": {"total_usage": max(total - 1_000_000, 0) if n and not one_shot else 0,
                                          "usage_in_kernelmode": 0, "usage_in_usermode": 0},
                            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
@@ -1025,7 +1028,7 @@ def _stats(c: Container, n: int, one_shot: bool, version: Version, nil: Any = No
         "pids_stats": {"current": 1 + len(c.exec_ids)} if running else {},
         "blkio_stats": dict.fromkeys(("io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive",
                                       "io_service_time_recursive", "io_wait_time_recursive", "io_merged_recursive",
-                                      "io_time_recursive", "sectors_recursive"), nil),  # nil on cgroup v2
+                                      "io_time_recursive", "sectors_recursive"), [] if running else nil),
         "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu, "precpu_stats": pre, "memory_stats": memory,
         "name": c.name, "id": c.id,
     }
