@@ -9,7 +9,8 @@ times, sizes, names, values, and the order and length of lists and maps):
 - the media type, and which of the Engine's own headers are there (API-Version, Docker-Experimental, OSType,
   X-Docker-Container-Path-Stat);
 - the shape of a JSON body: each field's pointer and JSON type, where a list index or a map key (a schema's
-  additionalProperties) counts as `*`; items and map values are compared only when both sides have some;
+  additionalProperties) counts as `*`; items and map values are compared only when both sides have some, and
+  their types diverge when they have none in common (other items may be other data);
 - the framing of any other body (multiplexed stdio, JSON lines, tar, text, empty).
 Every divergence is listed with both exchanges; one that schemas/differential.yaml lists (with a reason) is
 "listed", any other is "new" and fails the command (exit 1).
@@ -200,6 +201,8 @@ def compare_pair(a: dict[str, Any], b: dict[str, Any], catalog: SpecCatalog | No
         if _unseen_parent(pointer, sa, sb):
             continue  # items or map values one side has none of: nothing to compare there
         ta, tb = sa.get(pointer), sb.get(pointer)
+        if ta and tb and "*" in pointer.split("/") and ta & tb:
+            continue  # items of a list or map: other items (other data) may add a type; disjoint types count
         if ta != tb:
             show = lambda t: "/".join(sorted(t)) if t else "absent"  # noqa: E731
             out.append(divergence("shape", pointer, show(ta), show(tb)))

@@ -274,7 +274,11 @@ def _run_build(ctx: Ctx, instructions: list[tuple[str, str]], build_args: dict[s
         else:
             entry["empty_layer"] = True
         history.append(entry)
-        blob = make_config_blob(dict(config), list(history), list(diff_ids), created)
+        # The step's container: the image config with the step as its command (the legacy builder's
+        # ContainerConfig, as dockerd 20.10 answers it for a built image)
+        step = {**config, "Cmd": ["/bin/sh", "-c", entry["created_by"].removeprefix("/bin/sh -c ")],
+                "Env": config.get("Env") or [], "Labels": config.get("Labels") or {}}
+        blob = make_config_blob(dict(config), list(history), list(diff_ids), created, container_config=step)
         with state.lock:
             new = state.images.add(blob, list(layers), fs.copy(), parent=current_id)
         current_id = new.id
@@ -285,7 +289,9 @@ def _run_build(ctx: Ctx, instructions: list[tuple[str, str]], build_args: dict[s
         config["Labels"] = {**(config.get("Labels") or {}), **labels}
         history.append({"created": rfc3339(now_ns()), "created_by": "LABEL " + " ".join(
             f"{k}={v}" for k, v in labels.items()), "empty_layer": True})
-        blob = make_config_blob(dict(config), list(history), list(diff_ids), now_ns())
+        step = {**config, "Cmd": ["/bin/sh", "-c", "#(nop) ", history[-1]["created_by"]],
+                "Env": config.get("Env") or [], "Labels": config["Labels"]}
+        blob = make_config_blob(dict(config), list(history), list(diff_ids), now_ns(), container_config=step)
         with state.lock:
             current_id = state.images.add(blob, list(layers), fs.copy(), parent=current_id).id
     if not current_id:

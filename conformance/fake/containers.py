@@ -197,6 +197,7 @@ def start_container(state: State, container: Container) -> None:
     if container.config.get("OpenStdin") and (container.stdin is None or (container.stdin.closed and restarted)):
         # Made at create so input attached before the first start is kept (even once closed).
         container.stdin = Pipe()
+    container.host_config.setdefault("Runtime", "runc")  # see container_create
     container.status = "running"
     container.pid = next(_pids)
     container.started_ns = now_ns()
@@ -386,7 +387,7 @@ DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "CgroupnsMode": "private", "Dns": None, "DnsOptions": None, "DnsSearch": None, "ExtraHosts": None, "GroupAdd": None,
     "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False,
     "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "",
-    "ShmSize": 67108864, "Runtime": "runc", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
+    "ShmSize": 67108864, "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0,
     "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": None, "BlkioDeviceReadBps": None,
     "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None, "CpuPeriod": 0,
     "CpuQuota": 0,
@@ -412,6 +413,8 @@ def container_create(ctx: Ctx) -> Response:
     if not image_ref:
         raise ApiError(400, "No image was specified")
     host = {**DEFAULT_HOST_CONFIG, **{k: v for k, v in (body.get("HostConfig") or {}).items()}}
+    if "HostConfig" in body:  # dockerd 20.10 (observed): the default runtime is filled in with a HostConfig given,
+        host.setdefault("Runtime", "runc")  # else only at the first start (omitempty until then)
     policy = (host.get("RestartPolicy") or {}).get("Name") or ""
     if policy not in ("", "no", "always", "unless-stopped", "on-failure"):
         raise ApiError(400, f"invalid restart policy: unknown policy '{policy}'; use one of 'no', 'always', "
@@ -1010,14 +1013,17 @@ def _stats(c: Container, n: int, one_shot: bool, version: Version, nil: Any = No
         "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
     if running:  # zero counters are left out (omitempty), as for an exited container on dockerd 20.10
         cpu.update({"system_cpu_usage": now // 100, "online_cpus": 2})
-    if version < (1, 46):
+    if version < (1, 46) and running:
         cpu["cpu_usage"]["percpu_usage"] = [total // 2, total - total // 2]
     # The first precpu sample has no system usage yet: its zero counters are left out (omitempty).
     pre: dict[str, Any] = {"cpu_usage": {"total_usage": max(total - 1_000_000, 0) if n and not one_shot else 0,
                                          "usage_in_kernelmode": 0, "usage_in_usermode": 0},
                            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
-    if n and not one_shot:
+    if n and not one_shot and running:
         pre.update({"system_cpu_usage": (now - 200_000_000) // 100, "online_cpus": 2})
+        if version < (1, 46):
+            used = pre["cpu_usage"]["total_usage"]
+            pre["cpu_usage"]["percpu_usage"] = [used // 2, used - used // 2]
     memory: dict[str, Any] = {"usage": 659456, "stats": {"active_anon": 4096, "cache": 237568, "rss": 53248},
                               "limit": 8 << 30} if running else {}
     if running and version < (1, 46):

@@ -102,6 +102,7 @@ def make_config_blob(config: dict[str, Any], history: list[dict[str, Any]], diff
         meta["author"] = author
     if container:
         meta["container"] = container
+    if container or container_config is not None:  # a commit's container, or a build step's
         meta["container_config"] = container_config or {}
     return json.dumps(meta, separators=(",", ":"), sort_keys=True).encode()
 
@@ -592,9 +593,9 @@ def _import(ctx: Ctx, src: str) -> Response:
     fs = FS()
     try:
         fs.extract(ctx.req.body or _empty_tar())
-    except ApiError as exc:
-        # Headers are already out in the Engine by then: the error arrives in the progress stream.
-        return stream_response(iter([error_line(f"archive/tar: invalid tar header ({exc.message.splitlines()[0]})")]))
+    except ApiError:
+        # dockerd 20.10 (observed): refused before the progress stream starts
+        raise ApiError(500, "Error processing tar file(exit status 1): unexpected EOF") from None
     layer = fs.tar("/")
     config = parse_changes({}, ctx.req.qlist("changes"))
     created = now_ns()
@@ -683,11 +684,14 @@ def image_load(ctx: Ctx) -> Response:
     try:
         tar = tarfile.open(fileobj=io.BytesIO(ctx.req.body), mode="r:*")
         files = {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
+    except (tarfile.TarError, ValueError, AttributeError):
+        # dockerd 20.10 (observed): the progress stream is open by then, the error comes in it
+        return stream_response(iter([error_line("Error processing tar file(exit status 1): unexpected EOF")]))
+    try:
         manifest = json.loads(files["manifest.json"])
-    except (tarfile.TarError, KeyError, ValueError, AttributeError):
-        message = "invalid tar header" if not ctx.req.body else \
-            "open /var/lib/docker/tmp/docker-import/manifest.json: no such file or directory"
-        raise ApiError(500, message) from None
+    except (KeyError, ValueError):
+        raise ApiError(500, "open /var/lib/docker/tmp/docker-import/manifest.json: no such file or directory") \
+            from None
     state = ctx.state
     for entry in manifest:
         blob = files.get(entry.get("Config", ""))
