@@ -41,8 +41,9 @@ def run_script(host: str, tmp: Path) -> list[tuple[str, int, str]]:
 
 def _cleanup(host: str) -> None:
     env = {**os.environ, "DOCKER_HOST": host}
-    for command in ("docker rm -f dac-cli-1 dac-cli-2 dac-cli-3", "docker network rm dac-cli-net",
-                    "docker volume rm dac-cli-vol"):
+    for command in ("docker rm -f dac-cli-1 dac-cli-2 dac-cli-3 dac-cli-logd dac-cli-health dac-cli-l1",
+                    "docker network rm dac-cli-net", "docker volume rm dac-cli-vol dac-cli-vold",
+                    "docker rmi dac-cli-built"):
         subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=60)
 
 

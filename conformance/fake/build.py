@@ -138,6 +138,10 @@ def image_build(ctx: Ctx) -> Response:
         raise ApiError(500, "remote build contexts are not supported by the fake engine")
     if entry is None or entry.kind != "file":
         raise ApiError(500, f"Cannot locate specified Dockerfile: {dockerfile_name}")
+    if context.exists("/.dockerignore"):
+        # The client left out what .dockerignore excludes; the daemon keeps .dockerignore itself out of the
+        # image (dockerd 20.10 observed: `COPY . /ctx` has no .dockerignore)
+        context.remove("/.dockerignore")
     build_args: dict[str, str] = {}
     try:
         raw_args = json.loads(ctx.q("buildargs") or "{}") or {}

@@ -85,6 +85,7 @@ class Container:
     removed: bool = False
     exec_ids: list[str] = field(default_factory=list)
     stdin_attached: bool = False
+    health: dict[str, Any] | None = None  # State.Health while probes run (_probe_health)
 
     @property
     def running(self) -> bool:
@@ -205,6 +206,7 @@ def start_container(state: State, container: Container) -> None:
     container.exit_code = 0
     container.error = ""
     netmod.attach_running(state, container)
+    _write_hosts(state, container)
     _mount_volumes(state, container)
     for mount in container.mounts:
         if mount.get("Type") == "volume":
@@ -218,6 +220,80 @@ def start_container(state: State, container: Container) -> None:
                               name=f"ctr-{container.short}", daemon=True)
     container.thread = thread
     thread.start()
+    _start_probes(state, container, control)
+
+
+def _probe_argv(check: dict[str, Any]) -> list[str]:
+    test = list(check.get("Test") or [])
+    if test[:1] == ["CMD-SHELL"]:
+        return ["sh", "-c", " ".join(test[1:])]
+    return test[1:] if test[:1] == ["CMD"] else test
+
+
+def _start_probes(state: State, container: Container, control: Control) -> None:
+    """Run the healthcheck as the Engine does: every Interval (30 s by default), Retries failures in a row
+    (3 by default) make the container unhealthy, one success healthy; State.Health keeps the last 5 probes
+    (moby daemon/health.go; dockerd 20.10 observed: `exit 1` every 1 s with 1 retry -> unhealthy)."""
+    check = container.config.get("Healthcheck") or {}
+    if check.get("Test") in (None, [], ["NONE"]):
+        container.health = None
+        return
+    container.health = {"Status": "starting", "FailingStreak": 0, "Log": []}
+    interval = (check.get("Interval") or 30_000_000_000) / 1e9
+    retries = check.get("Retries") or 3
+
+    def probe() -> None:
+        while True:
+            deadline = time.monotonic() + interval
+            while time.monotonic() < deadline:
+                if container.control is not control or not container.running:
+                    return
+                time.sleep(min(0.1, interval))
+            output: list[bytes] = []
+            started = now_ns()
+            io = ProcessIO(lambda fd, data, out=output: out.append(data), None, Control(), container.fs,
+                           _env_map(container.config.get("Env")), container.config.get("WorkingDir") or "/")
+            try:
+                code = Shell(io).run(_probe_argv(check))
+            except CommandNotFound:
+                code = 127
+            with state.cond:
+                if container.control is not control or container.health is None:
+                    return
+                health = container.health
+                entry = {"Start": rfc3339(started), "End": rfc3339(now_ns()), "ExitCode": code,
+                         "Output": b"".join(output).decode(errors="replace")}
+                health["Log"] = [*health["Log"], entry][-5:]
+                health["FailingStreak"] = 0 if code == 0 else health["FailingStreak"] + 1
+                status = "healthy" if code == 0 else ("unhealthy" if health["FailingStreak"] >= retries
+                                                      else health["Status"])
+                if status != health["Status"]:
+                    health["Status"] = status
+                    state.emit("container", f"health_status: {status}", container.id, container.attrs(state))
+    threading.Thread(target=probe, name=f"health-{container.short}", daemon=True).start()
+
+
+def _write_hosts(state: State, container: Container) -> None:
+    """/etc/hosts as the Engine writes it at start: localhost, ExtraHosts, links (alias, then the linked
+    container's id and name), and the container's own address and hostname (dockerd 20.10 observed)."""
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", "fe00::0\tip6-localnet",
+             "ff00::0\tip6-mcastprefix", "ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters"]
+    for item in container.host_config.get("ExtraHosts") or []:
+        name, _, address = str(item).partition(":")
+        lines.append(f"{address}\t{name}")
+    for link in container.host_config.get("Links") or []:
+        target, _, alias = str(link).partition(":")
+        peer = next((c for c in state.containers.values() if c.name.lstrip("/") == target.lstrip("/")
+                     or c.id.startswith(target)), None)
+        address = next((ep.get("IPAddress") for ep in (peer.networks.values() if peer else ())
+                        if ep.get("IPAddress")), "")
+        if peer is not None and address:
+            lines.append(f"{address}\t{alias.rsplit('/', 1)[-1] or peer.name.lstrip('/')} {peer.short} "
+                         f"{peer.name.lstrip('/')}")
+    own = next((ep.get("IPAddress") for ep in container.networks.values() if ep.get("IPAddress")), "")
+    if own:
+        lines.append(f"{own}\t{container.config.get('Hostname') or container.short}")
+    container.fs.write("/etc/hosts", ("\n".join(lines) + "\n").encode())
 
 
 def _mount_volumes(state: State, container: Container) -> None:
@@ -380,6 +456,10 @@ def _mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], imag
     return mounts
 
 
+# dockerd 20.10's built-in logging drivers; any other name is a plugin the fake does not have
+LOG_DRIVERS = ("json-file", "local", "none", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk",
+               "etwlogs", "gcplogs", "logentries")
+
 DEFAULT_HOST_CONFIG: dict[str, Any] = {
     "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}}, "NetworkMode": "default",
     "PortBindings": None, "RestartPolicy": {"Name": "", "MaximumRetryCount": 0}, "AutoRemove": False,
@@ -413,6 +493,9 @@ def container_create(ctx: Ctx) -> Response:
     if not image_ref:
         raise ApiError(400, "No image was specified")
     host = {**DEFAULT_HOST_CONFIG, **{k: v for k, v in (body.get("HostConfig") or {}).items()}}
+    log_driver = (host.get("LogConfig") or {}).get("Type") or "json-file"
+    if log_driver not in LOG_DRIVERS:
+        raise ApiError(400, f"error looking up logging plugin {log_driver}: plugin \"{log_driver}\" not found")
     if "HostConfig" in body:  # dockerd 20.10 (observed): the default runtime is filled in with a HostConfig given,
         host.setdefault("Runtime", "runc")  # else only at the first start (omitempty until then)
     policy = (host.get("RestartPolicy") or {}).get("Name") or ""
@@ -553,15 +636,13 @@ def _mount_points(container: Container) -> list[dict[str, Any]]:
 
 
 def health_status(c: Container) -> str:
-    """As the Engine: "none" without a healthcheck; "starting" until the first probe, one Interval (30 s by
-    default) after the start; the fake's probes then pass."""
+    """As the Engine: "none" without a healthcheck; else what the probes found ("starting" until the first)."""
     check = c.config.get("Healthcheck") or {}
     if check.get("Test") in (None, [], ["NONE"]):
         return "none"
-    if c.status not in ("running", "paused"):
-        return "unhealthy"
-    interval = check.get("Interval") or 30_000_000_000
-    return "starting" if now_ns() - c.started_ns < interval else "healthy"
+    if c.health is None:
+        return "unhealthy" if c.status not in ("running", "paused") else "starting"
+    return str(c.health["Status"])
 
 
 def _endpoints(c: Container, version: Version) -> dict[str, dict[str, Any]]:
@@ -586,7 +667,9 @@ def inspect_json(state: State, c: Container, version: Version, size: bool = Fals
           "StartedAt": rfc3339(c.started_ns) if c.started_ns else ZERO_TIME,
           "FinishedAt": rfc3339(c.finished_ns) if c.finished_ns else ZERO_TIME}
     if health_status(c) != "none":
-        st["Health"] = {"Status": health_status(c), "FailingStreak": 0, "Log": []}
+        health = c.health or {}
+        st["Health"] = {"Status": health_status(c), "FailingStreak": health.get("FailingStreak", 0),
+                        "Log": [dict(entry) for entry in health.get("Log", [])]}
     primary = next(iter(c.networks.values()), {})
     net_settings: dict[str, Any] = {
         "Bridge": "", "SandboxID": c.id[::-1] if c.running else "", "HairpinMode": False,

@@ -440,7 +440,21 @@ def image_delete(ctx: Ctx) -> Response:
             raise ApiError(409, f"conflict: unable to delete {image.short} (cannot be forced) - image has dependent "
                                 "child images")
         state.images.remove_image(image, out)
+        if not ctx.qbool("noprune"):
+            _prune_parents(state, image.parent, out)
     return json_response(out)
+
+
+def _prune_parents(state: State, parent_id: str, out: list[dict[str, str]]) -> None:
+    """As moby's image delete without noprune: untagged parents left with no child and no container go too
+    (dockerd 20.10 observed: removing a built image deletes its intermediate step images)."""
+    while parent_id:
+        parent = state.images.images.get(parent_id)
+        if parent is None or state.images.repo_tags(parent) or state.images.children(parent) \
+                or state.images.users(parent):
+            return
+        parent_id = parent.parent
+        state.images.remove_image(parent, out)
 
 
 def image_prune(ctx: Ctx) -> Response:

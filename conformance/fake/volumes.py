@@ -90,9 +90,13 @@ def volume_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     if body.get("ClusterVolumeSpec"):
         raise ApiError(500, "cluster volumes need a swarm manager with a CSI plugin; the fake has none")
+    driver = body.get("Driver") or "local"
+    if driver != "local":  # the fake has no volume plugins (dockerd 20.10 observed: 404)
+        raise ApiError(404, f"create {body.get('Name') or ''}: error looking up volume plugin {driver}: "
+                            f"plugin \"{driver}\" not found")
     with ctx.state.lock:
-        volume = ensure(ctx.state, body.get("Name") or None, False, body.get("Labels"),
-                        body.get("Driver") or "local", body.get("DriverOpts"))
+        volume = ensure(ctx.state, body.get("Name") or None, False, body.get("Labels"), driver,
+                        body.get("DriverOpts"))
         return json_response(inspect_json(volume, ctx.version), 201)
 
 
