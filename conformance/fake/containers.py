@@ -294,6 +294,8 @@ def _write_hosts(state: State, container: Container) -> None:
     if own:
         lines.append(f"{own}\t{container.config.get('Hostname') or container.short}")
     container.fs.write("/etc/hosts", ("\n".join(lines) + "\n").encode())
+    # The Engine bind-mounts the file: it is no change of the container's layer (diff, size, commit)
+    container.base_fs.entries["/etc/hosts"] = container.fs.entries["/etc/hosts"]
 
 
 def _mount_volumes(state: State, container: Container) -> None:
