@@ -37,10 +37,12 @@ class Counting:
         self.inner = inner
         self.seen: list[tuple[str, int]] = []
         self.lock = threading.Lock()
+        self._alive: list[Any] = []  # the connections seen stay referenced: a closed one's id() is never reused
 
     def handle(self, req: Request) -> Response:
         with self.lock:
             self.seen.append((f"{req.method} {req.path}", id(req.conn)))
+            self._alive.append(req.conn)
         return self.inner.handle(req)
 
     def close(self) -> None:

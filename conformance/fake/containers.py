@@ -931,7 +931,9 @@ def container_wait(ctx: Ctx) -> Response:
         return not container.running or container.removed
 
     def answer() -> dict[str, Any]:
-        body: dict[str, Any] = {"StatusCode": container.exit_code, "Error": None}  # a nil pointer: null
+        body: dict[str, Any] = {"StatusCode": container.exit_code}
+        if ctx.engine.nulls == "engine":  # dockerd before 23 sends the nil Error as null (a streamed body)
+            body["Error"] = None
         if container.error:
             body["Error"] = {"Message": container.error}
         return body
