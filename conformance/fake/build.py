@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cmdlang import CommandNotFound, Control, ProcessIO, Shell
 from .fs import FS, norm
-from .images import layer_diff, make_config_blob, normalize, sha
+from .image_store import layer_diff, make_config_blob, normalize, sha
 from .routing import Route, route
 from .util import new_id, now_ns, rfc3339
 from .wire import ApiError, json_bytes, json_response, stream_response

@@ -18,7 +18,7 @@ from .shell_io import DEFAULT_PATH, CommandNotFound, Control, ExitShell, Pipe, P
 from .shell_syntax import Compound, Seq, Simple, expand_word, parse
 from .wire import ApiError
 
-# The names the Engine modules import from here (containers, execs, build, swarm).
+# The names the Engine modules import from here (container_model, execs, build, swarm_model).
 __all__ = ["CommandNotFound", "Control", "Pipe", "ProcessIO", "Shell", "parse_signal"]
 
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from .containers import Container, LogEntry, get_container, write_stdin
+from .container_model import Container, LogEntry, get_container, write_stdin
 from .routing import Route, route
 from .streams import RAW, WsReader, encode, pump_stdin, send_all, stream_content_type, ws_accept, ws_frame
 from .util import detach_keys, parse_time, rfc3339

@@ -19,13 +19,13 @@ from urllib.parse import unquote
 from . import faults as fault_mod
 from . import routing, spec
 from .conform import differences
+from .identity import FAKE_VERSION
 from .registry import Registry
 from .routes import ENGINE_ROUTER
 from .state import State
 from .util import Version, parse_version, version_str
 from .wire import ApiError, Headers, Request, Response, error_response, json_bytes
 
-FAKE_VERSION = "27.0.0-fake"
 TRACE = bool(os.environ.get("DAC_FAKE_TRACE"))  # log every request line and status to stderr
 AUDIT = os.environ.get("DAC_FAKE_CONFORM_AUDIT")  # a file: what a full schema fit would still change (_conform)
 NULLS = ("spec", "engine")  # how the fake sends the nulls the Engine sends (_conform)

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .cmdlang import CommandNotFound, Control, Pipe, ProcessIO, Shell
-from .containers import _env_map, get_container
+from .container_model import env_map, get_container
 from .routing import Route, route
 from .streams import encode, pump_stdin, send_all, stream_content_type
 from .util import new_id
 from .wire import ApiError, Conn, Headers, Response, json_response
 
 if TYPE_CHECKING:
-    from .containers import Container
+    from .container_model import Container
     from .engine import Ctx
     from .state import State
 
@@ -45,13 +45,6 @@ class Exec:
     @property
     def tty(self) -> bool:
         return bool(self.config.get("Tty"))
-
-
-def kill_execs(state: State, container: Container) -> None:
-    for exec_id in container.exec_ids:
-        ex = state.execs.get(exec_id)
-        if ex is not None and ex.control is not None and ex.running:
-            ex.control.kill(9)
 
 
 def _get(state: State, exec_id: str) -> Exec:
@@ -115,7 +108,7 @@ def _launch(state: State, container: Container, ex: Exec) -> None:
     ex.stdin = Pipe() if ex.config.get("AttachStdin") else None
     ex.running = ex.started = True
     ex.pid = next(_pids)
-    env = {**_env_map(container.config.get("Env")), **_env_map(ex.config.get("Env"))}
+    env = {**env_map(container.config.get("Env")), **env_map(ex.config.get("Env"))}
     cwd = ex.config.get("WorkingDir") or container.config.get("WorkingDir") or "/"
     tty = ex.tty
 

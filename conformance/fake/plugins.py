@@ -16,6 +16,7 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .identity import FAKE_VERSION
 from .registry import credentials, digest_for, registry_host
 from .routing import Route, route
 from .util import new_id, parse_filters, truthy
@@ -101,7 +102,6 @@ def plugin_json(plugin: Plugin, ctx: Ctx) -> dict[str, Any]:
 
 
 def _docker_version() -> str:
-    from .engine import FAKE_VERSION  # engine imports the handler modules: import it when first needed
     return FAKE_VERSION
 
 

@@ -20,7 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .images import Image
+    from .image_store import Image
 
 OPEN_HOST = "open.registry.fake.local"
 AUTH_HOST = "auth.registry.fake.local"

@@ -3,11 +3,25 @@ literal path such as /images/json comes before /images/{name:.+}/json)."""
 
 from __future__ import annotations
 
-from . import build, container_io, containers, execs, images, networks, plugins, swarm, system, volumes
+from . import (
+    build,
+    container_files,
+    container_io,
+    containers,
+    execs,
+    images,
+    networks,
+    plugins,
+    services,
+    swarm,
+    system,
+    volumes,
+)
 from .routing import Route, Router
 
 ENGINE_ROUTES: tuple[Route, ...] = (
-    *networks.ROUTES, *images.ROUTES, *build.ROUTES, *volumes.ROUTES, *containers.ROUTES, *container_io.ROUTES,
-    *execs.ROUTES, *plugins.ROUTES, *swarm.ROUTES, *system.ROUTES,
+    *networks.ROUTES, *images.ROUTES, *build.ROUTES, *volumes.ROUTES, *containers.ROUTES, *container_files.ROUTES,
+    *container_io.ROUTES, *execs.ROUTES, *plugins.ROUTES, *swarm.ROUTES, *services.ROUTES,
+    *system.ROUTES,
 )
 ENGINE_ROUTER = Router(ENGINE_ROUTES)

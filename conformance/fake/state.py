@@ -1,6 +1,6 @@
 """All of one engine's state behind one re-entrant lock (plus a condition for waiters/streams).
 
-Resource records live in their modules (containers.py, images.py, ...); this object just owns
+Resource records live in their model modules (container_model.py, image_store.py, ...); this object just owns
 the collections so every handler sees one consistent world.
 """
 
@@ -10,25 +10,23 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .container_model import shutdown_all
 from .events import EventLog
+from .image_store import ImageStore
+from .network_model import seed_networks
+from .swarm_model import SwarmState
 from .util import new_id, now_ns
 
 if TYPE_CHECKING:
-    from .containers import Container
+    from .container_model import Container
     from .engine import Engine
     from .execs import Exec
-    from .images import ImageStore
-    from .networks import Network
-    from .swarm import SwarmState
+    from .network_model import Network
     from .volumes import Volume
 
 
 class State:
     def __init__(self, engine: Engine, name: str = "fake-engine") -> None:
-        from .images import ImageStore
-        from .networks import seed_networks
-        from .swarm import SwarmState
-
         self.engine = engine
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
@@ -61,8 +59,6 @@ class State:
             self.cond.notify_all()
 
     def close(self) -> None:
-        from .containers import shutdown_all
-
         with self.cond:
             self.closing = True
             self.cond.notify_all()

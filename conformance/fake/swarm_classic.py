@@ -34,31 +34,33 @@ DEVIATIONS) and the manager stops applying it, so a self-test can show the match
 failing.  Other fault names go to the node engines (see conformance.fake.faults).
 The manager talks to its nodes only through `Engine.handle(Request)`, as a proxy would over HTTP (and,
 for a tunnelled connection, by serving that connection's next requests with the node's `handle`).
+
+This module holds the manager class, its switches, its entry point and its route table (on the shared router,
+conformance/fake/routing.py); the handlers are mixins by concern: swarm_classic_system.py (ping, version, info,
+events), swarm_classic_containers.py (containers, execs), swarm_classic_images.py, swarm_classic_scoped.py
+(networks, volumes), all written against swarm_classic_base.py (Node, the plumbing).
 """
 
 from __future__ import annotations
 
-import json
-import math
-import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from dataclasses import replace
+from functools import partial
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote
 
 from .engine import Engine
 from .faults import FAULTS
 from .registry import Registry
-from .server import BadRequest, read_request, write_response
-from .util import parse_time
-from .wire import ApiError, Conn, Headers, Request, Response, error_response, json_bytes, json_response
+from .routing import Handler, Route, Router, route
+from .swarm_classic_base import FAULT_PREFIX, SWARM_API, Node, NotFound
+from .swarm_classic_containers import ContainerHandlers
+from .swarm_classic_images import ImageHandlers
+from .swarm_classic_scoped import ScopedHandlers
+from .swarm_classic_system import SystemHandlers
+from .wire import ApiError, Request, Response
 
-SWARM_VERSION = "swarm/1.2.9"
-SWARM_API = "1.40"  # the APIVERSION constant of the archived code
-FAULT_PREFIX = "swarm-classic:no-"
 DEVIATIONS = {
     "version-shape": "/version answers Version swarm/<version>, ApiVersion 1.40, Platform Docker Swarm",
     "info-system-status": "/info carries the SystemStatus [key, value] node list and cluster totals",
@@ -95,32 +97,9 @@ DEVIATIONS = {
 _VERSIONED = re.compile(r"^/v(\d+.\d+)(/.*)$")
 _STRICT_VERSION = re.compile(r"^\d+\.\d+$")
 _UNDESCRIBED = re.compile(r"^/(session|distribution/.+/json)$")
-EXEC_CACHE_LAG = 8  # every eighth exec of a container is learnt late (SOURCE.md: "seen 1 in 8 by hand")
-# Where the scheduler keeps a container's constraints once it takes them out of its Env.
-CONSTRAINTS_LABEL = "com.docker.swarm.constraints"
-_CONSTRAINT = re.compile(r"^constraint:(?P<key>[\w.-]+)(?P<op>==~|==|!=)(?P<value>.+)$")
-_UNSPECIFIED_IPS = ("", "0.0.0.0", "::")
 # Routes the archived manager registers only through the Engine's own router: everything else is 404.
 _ABSENT = re.compile(r"^/(swarm|nodes|services|tasks|secrets|configs|plugins)(/|$)"
                      r"|^/system/df$|^/(containers|images|networks|volumes|build)/prune$")
-
-
-@dataclass
-class Node:
-    name: str
-    ip: str
-    cpus: int
-    memory: int
-    engine: Engine
-    labels: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def addr(self) -> str:
-        return f"{self.ip}:2375"
-
-    @property
-    def id(self) -> str:
-        return self.engine.state.engine_id
 
 
 def _version_tuple(text: str) -> tuple[int, int]:
@@ -128,7 +107,20 @@ def _version_tuple(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-class SwarmClassicManager:
+def _strict(entry: Route) -> Route:
+    """The route without the shared router's optional trailing slash: the archived manager's router (gorilla/mux,
+    no StrictSlash) takes none, so /_ping/ stays unregistered and /networks/x/ names the network "x/"."""
+    assert entry.regex.pattern.endswith("/?$"), entry.template
+    return replace(entry, regex=re.compile(entry.regex.pattern[:-len("/?$")] + "$"))
+
+
+def _any_method(template: str, func: Handler, *ops: tuple[str, str]) -> tuple[Route, ...]:
+    """A path the manager proxies: one route per (method, operationId), then one for every other method, which
+    goes to the node as well (the node answers it); that last route names the path's first operation."""
+    return (*(route(method, template, op, func) for method, op in ops), route("*", template, ops[0][1], func))
+
+
+class SwarmClassicManager(SystemHandlers, ContainerHandlers, ImageHandlers, ScopedHandlers):
     """handle(Request) -> Response, like an Engine, for a cluster of fake Engines."""
 
     kind = "swarm-classic"
@@ -151,39 +143,7 @@ class SwarmClassicManager:
         self._execs: dict[str, Node] = {}  # exec id -> node: the manager's exec cache
         self._exec_counts: dict[str, int] = {}  # container id -> execs created through the manager
         self._exec_late: set[str] = set()  # exec ids whose refresh has not reached the cache yet
-        self.routes: list[tuple[str, re.Pattern[str], Callable[[Request, re.Match[str]], Response]]] = [
-            ("GET", re.compile(r"^/_ping$"), self._ping),
-            ("GET", re.compile(r"^/version$"), self._version),
-            ("GET", re.compile(r"^/info$"), self._info),
-            ("GET", re.compile(r"^/events$"), self._events),
-            ("GET", re.compile(r"^/containers/(json|ps)$"), self._container_list),
-            ("POST", re.compile(r"^/containers/create$"), self._container_create),
-            ("GET", re.compile(r"^/containers/(?P<ref>.+)/json$"), self._container_inspect),
-            ("POST", re.compile(r"^/containers/(?P<ref>.+)/rename$"), self._container_rename),
-            ("*", re.compile(r"^/containers/(?P<ref>.+)/(?P<rest>archive|export|changes|top|logs|stats|attach/ws|"
-                             r"kill|pause|unpause|restart|start|stop|update|wait|resize|attach|copy|exec)$"),
-             self._container_proxy),
-            ("DELETE", re.compile(r"^/containers/(?P<ref>.+)$"), self._container_delete),
-            ("*", re.compile(r"^/exec/(?P<ref>[^/]+)/(?P<rest>json|start|resize)$"), self._exec_proxy),
-            ("GET", re.compile(r"^/images/json$"), self._image_list),
-            ("GET", re.compile(r"^/images/viz$"), lambda req, m: self._error(501, "Not supported in clustering "
-                                                                                  "mode.")),
-            ("GET", re.compile(r"^/images/search$"), self._first_node),
-            ("GET", re.compile(r"^/images/get$"), self._images_get),
-            ("POST", re.compile(r"^/images/create$"), self._image_create),
-            ("POST", re.compile(r"^/images/load$"), self._every_node),
-            ("POST", re.compile(r"^/(build|auth)$"), self._first_node),
-            ("POST", re.compile(r"^/commit$"), self._commit),
-            ("*", re.compile(r"^/images/(?P<ref>.+)/(?P<rest>json|history|get|push)$"), self._image_first_holder),
-            ("POST", re.compile(r"^/images/(?P<ref>.+)/tag$"), self._image_all_holders),
-            ("DELETE", re.compile(r"^/images/(?P<ref>.+)$"), self._image_all_holders),
-            ("GET", re.compile(r"^/networks$"), lambda req, m: self._scoped_list(req, "/networks", "networks")),
-            ("GET", re.compile(r"^/volumes$"), lambda req, m: self._scoped_list(req, "/volumes", "volumes")),
-            ("POST", re.compile(r"^/(?P<kind>networks|volumes)/create$"), self._scoped_create),
-            ("POST", re.compile(r"^/networks/(?P<ref>.+?)/(?P<rest>connect|disconnect)$"), self._network_attach),
-            ("*", re.compile(r"^/(?P<kind>networks)/(?P<ref>.+?)(?P<rest>/connect|/disconnect)?$"), self._scoped_proxy),
-            ("*", re.compile(r"^/(?P<kind>volumes)/(?P<ref>.+)$"), self._scoped_proxy),
-        ]
+        self.router = Router(_strict(entry) for entry in self._routes())
 
     # --- switches ---------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -193,9 +153,6 @@ class SwarmClassicManager:
         if unknown:
             raise ValueError(f"unknown fault(s) {', '.join(unknown)}; swarm-classic switches: "
                              + ", ".join(FAULT_PREFIX + d for d in DEVIATIONS))
-
-    def applies(self, deviation: str) -> bool:
-        return FAULT_PREFIX + deviation not in self.faults
 
     # --- entry point ------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
@@ -225,18 +182,16 @@ class SwarmClassicManager:
             if self.applies("swarm-mode-routes-404"):
                 return self._not_registered(req, path)
             return self.nodes[0].engine.handle(self._sub_request(req, path))
-        for method, pattern, func in self.routes:
-            if method not in ("*", req.method):
-                continue
-            match = pattern.match(path)
-            if match:
-                try:
-                    return self._finish(func(req, match))
-                except _NotFound as exc:
-                    return self._finish(self._error(404, str(exc)))
-                except ApiError as exc:
-                    return self._finish(self._error(exc.status, exc.message))
-        return self._not_registered(req, path)
+        matched = self.router.match(req.method, path)
+        if matched is None:
+            return self._not_registered(req, path)
+        entry, params = matched
+        try:
+            return self._finish(entry.func(req, params))
+        except NotFound as exc:
+            return self._finish(self._error(404, str(exc)))
+        except ApiError as exc:
+            return self._finish(self._error(exc.status, exc.message))
 
     def _not_registered(self, req: Request, path: str) -> Response:
         """A route or method the manager does not register (HEAD /_ping, unknown paths).  SOURCE.md says
@@ -254,735 +209,89 @@ class SwarmClassicManager:
     def state(self) -> Any:  # lets code written for one Engine reach the first node's state
         return self.nodes[0].engine.state
 
-    # --- plumbing ---------------------------------------------------------------------------
     def _finish(self, response: Response) -> Response:
         if self.applies("version-shape"):
             response.headers["Api-Version"] = SWARM_API
         return response
 
-    def _error(self, status: int, message: str) -> Response:
-        """An error the manager writes itself: text/plain, the message and a newline (Go's http.Error), or
-        the Engine's JSON when the text-plain-errors switch is off."""
-        if not self.applies("text-plain-errors"):
-            return error_response(status, message)
-        return Response(status, message.encode() + b"\n", Headers([("Content-Type", "text/plain; charset=utf-8"),
-                                                                      ("X-Content-Type-Options", "nosniff")]))
-
-    def _daemon_error(self, answer: Response) -> Response:
-        """An engine error on a call the manager makes itself: 500 "Error response from daemon: <message>"."""
-        if not self.applies("engine-errors-500"):
-            return answer
-        body = self._json(answer)
-        message = body.get("message") if isinstance(body, dict) else answer.content().decode("utf-8", "replace")
-        return self._error(500, f"Error response from daemon: {str(message).strip()}")
-
-    def _sub_request(self, req: Request, path: str, query: dict[str, list[str]] | None = None,
-                     method: str | None = None, body: bytes | None = None,
-                     headers: Headers | None = None, proxied: bool | None = None) -> Request:
-        """A request for one node: same headers, body and client connection, rewritten path.
-
-        A proxied call (the client's own body and headers, or `proxied=True`) keeps the client's /vX.Y prefix,
-        so the node applies its own range to it; the manager's own calls use a version both know.
-        """
-        if proxied is None:
-            proxied = body is None and headers is None
-        prefix = getattr(req, "client_prefix", None) if proxied else None
-        version = f"/v{prefix}" if prefix else f"/v{req.version[0]}.{req.version[1]}"
-        params = req.query if query is None else query
-        target = version + quote(path, safe="/:@")
-        if params:
-            target += "?" + urlencode([(k, v) for k, values in params.items() for v in values])
-        return Request(method or req.method, target, headers or req.headers.copy(),
-                       req.body if body is None else body, req.conn)
-
-    def _ask(self, node: Node, req: Request, path: str, method: str = "GET",
-             query: dict[str, list[str]] | None = None) -> Response:
-        """An internal request of the manager (no client body, no hijack)."""
-        return node.engine.handle(self._sub_request(req, path, query or {}, method, b"", Headers()))
-
-    @staticmethod
-    def _json(response: Response) -> Any:
-        try:
-            return json.loads(response.content())
-        except ValueError:
-            return None
-
-    @staticmethod
-    def _with_json(response: Response, value: Any) -> Response:
-        out = json_response(value, response.status)
-        for key, val in response.headers.items():
-            if key.lower() not in ("content-type", "content-length"):
-                out.headers[key] = val
-        return out
-
-    def _split_node(self, ref: str, kind: str = "containers") -> tuple[Node | None, str]:
-        """"node-1/name" -> (node-1, "name"); anything else -> (None, ref).  Network and volume names are split
-        only while the node-scoped-names behaviour applies."""
-        if kind in ("networks", "volumes") and not self.applies("node-scoped-names"):
-            return None, ref
-        head, sep, tail = ref.partition("/")
-        node = next((n for n in self.nodes if n.name == head), None) if sep else None
-        return (node, tail) if node else (None, ref)
-
-    def _locate(self, req: Request, kind: str, ref: str) -> tuple[Node, str]:
-        """The node holding container/exec/network/volume `ref`, and the ref that node knows it by."""
-        node, local = self._split_node(ref, kind)
-        inspect = {"containers": "/containers/{}/json", "exec": "/exec/{}/json", "networks": "/networks/{}",
-                   "volumes": "/volumes/{}"}[kind]
-        for candidate in [node] if node else self.nodes:
-            answer = self._ask(candidate, req, inspect.format(local))
-            if answer.status == 200:
-                body = self._json(answer) or {}
-                return candidate, str(body.get("Id") or body.get("ID") or body.get("Name") or local)
-        noun = {"containers": "container", "exec": "exec instance", "networks": "network", "volumes": "volume"}[kind]
-        raise _NotFound(f"No such {noun}: {ref}")
-
-    def _node_json(self, node: Node) -> dict[str, Any]:
-        return {"ID": node.id, "IP": node.ip, "Addr": node.addr, "Name": node.name, "Cpus": node.cpus,
-                "Memory": node.memory, "Labels": dict(node.labels)}
-
-    # --- system -----------------------------------------------------------------------------
-    def _ping(self, req: Request, match: re.Match[str]) -> Response:
-        if not self.applies("ping-own"):
-            return self.nodes[0].engine.handle(self._sub_request(req, "/_ping"))
-        # SOURCE.md (v1.2.9): 200 "OK", text/plain, Api-Version only: no Docker-Experimental, OSType, Cache-Control.
-        return Response(200, b"OK", Headers([("Content-Type", "text/plain; charset=utf-8")]))
-
-    def _version(self, req: Request, match: re.Match[str]) -> Response:
-        if not self.applies("version-shape"):
-            return self.nodes[0].engine.handle(self._sub_request(req, "/version"))
-        return json_response({
-            "Platform": {"Name": "Docker Swarm - Community"}, "Version": SWARM_VERSION, "ApiVersion": SWARM_API,
-            "GitCommit": "3cc018d", "GoVersion": "go1.12.17", "Os": "linux", "Arch": "amd64",
-            "KernelVersion": "6.0.0-fake", "Experimental": False, "BuildTime": "2020-06-11T09:36:01.000000000+00:00",
-        })
-
-    def _info(self, req: Request, match: re.Match[str]) -> Response:
-        infos = [(node, self._json(self._ask(node, req, "/info")) or {}) for node in self.nodes]
-        if not self.applies("info-system-status"):
-            return json_response(infos[0][1])
-        out = dict(infos[0][1])
-        totals = ("Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "NCPU", "MemTotal")
-        for key in totals:
-            out[key] = sum(int(info.get(key) or 0) for _, info in infos)
-        images = {img.get("Id") for node in self.nodes for img in (self._json(self._ask(node, req, "/images/json"))
-                                                                    or [])}
-        out.update({"Images": len(images), "ServerVersion": SWARM_VERSION, "Name": self.name, "ID": "",
-                    "Driver": "", "DriverStatus": [], "OperatingSystem": "linux", "KernelVersion": "6.0.0-fake"})
-        status = [["Role", "primary"], ["Strategy", "spread"],
-                  ["Filters", "health, port, containerslots, dependency, affinity, constraint, whitelist"],
-                  ["Nodes", str(len(self.nodes))]]
-        for node, info in infos:
-            status += [[f" {node.name}", node.addr], ["  └ ID", node.id], ["  └ Status", "Healthy"],
-                       ["  └ Containers", f"{info.get('Containers', 0)} ({info.get('ContainersRunning', 0)} Running, "
-                                          f"{info.get('ContainersPaused', 0)} Paused, "
-                                          f"{info.get('ContainersStopped', 0)} Stopped)"],
-                       ["  └ Reserved CPUs", f"0 / {node.cpus}"],
-                       ["  └ Reserved Memory", f"0 B / {node.memory / (1 << 30):.3f} GiB"],
-                       ["  └ Labels", ", ".join(f"{k}={v}" for k, v in sorted(node.labels.items()))],
-                       ["  └ UpdatedAt", "2020-06-11T09:36:01Z"],
-                       ["  └ ServerVersion", str(info.get("ServerVersion", ""))]]
-        out["SystemStatus"] = status
-        if self.applies("info-nulls"):
-            # SOURCE.md (v1.2.9): the manager's own Info leaves these nil (null), omits Warnings and CgroupVersion
-            # and leaves ID, Driver, OSType, CgroupDriver and Swarm.LocalNodeState empty.
-            out.update({"DriverStatus": None, "RegistryConfig": None, "Labels": None, "Runtimes": None,
-                        "SecurityOptions": None, "Plugins": {"Volume": None, "Network": None, "Authorization": None,
-                                                             "Log": None},
-                        "OSType": "", "CgroupDriver": ""})
-            swarm = out.get("Swarm") if isinstance(out.get("Swarm"), dict) else {}
-            out["Swarm"] = {**swarm, "LocalNodeState": "", "RemoteManagers": None}
-            out.pop("Warnings", None)
-            out.pop("CgroupVersion", None)
-        return json_response(out)
-
-    def _events(self, req: Request, match: re.Match[str]) -> Response:
-        """The manager's own event stream: every node's events as they come (SOURCE.md, v1.2.9: `since` and
-        `filters` are ignored), until `until`, which is parsed as an integer; each event with the node named in
-        `from`, the node.* attributes and a top-level `node`, written back to back without a separator."""
-        until = req.q("until") or ""
-        if until and self.applies("events-until-integer") and not re.fullmatch(r"[+-]?\d+", until):
-            return self._error(400, f'strconv.ParseInt: parsing "{until}": invalid syntax')
-        query = {"until": [until]} if until else {}
-        responses = [(node, node.engine.handle(self._sub_request(req, "/events", query=query, body=b"",
-                                                                 headers=Headers())))
-                     for node in self.nodes]
-        failed = next((r for _, r in responses if r.status != 200), None)
-        if failed is not None:
-            return failed
-
-        def tag(node: Node, chunk: bytes) -> bytes:
-            out = b""
-            for line in chunk.split(b"\n"):
-                prefix = b"\x1e" if line.startswith(b"\x1e") else b""
-                try:
-                    record = json.loads(line.lstrip(b"\x1e"))
-                except ValueError:
-                    continue
-                attrs = (record.get("Actor") or {}).get("Attributes")
-                if isinstance(attrs, dict):
-                    attrs.update({"node.name": node.name, "node.id": node.id, "node.addr": node.addr,
-                                  "node.ip": node.ip})
-                if "from" in record:
-                    record["from"] = f"{record['from']} node:{node.name}"
-                record["node"] = {"Name": node.name, "Id": node.id, "Addr": node.addr, "Ip": node.ip}
-                encoded = json_bytes(record)
-                out += prefix + (encoded.rstrip(b"\n") if self.applies("events-no-separator") else encoded)
-            return out
-
-        chunks: queue.Queue[tuple[Node, bytes] | None] = queue.Queue()
-
-        def pump(node: Node, response: Response) -> None:
-            try:
-                for chunk in response.body:  # type: ignore[union-attr]
-                    chunks.put((node, bytes(chunk)))
-            finally:
-                chunks.put(None)
-
-        for node, response in responses:
-            threading.Thread(target=pump, args=(node, response), daemon=True, name=f"events-{node.name}").start()
-
-        def merged() -> Iterator[bytes]:
-            open_streams = len(responses)
-            yield b""
-            while open_streams:
-                item = chunks.get()
-                if item is None:
-                    open_streams -= 1
-                    continue
-                node, chunk = item
-                if chunk:
-                    yield tag(node, chunk)
-
-        out = Response(200, merged(), Headers([("Content-Type", responses[0][1].headers.get("Content-Type")
-                                                or "application/json")]))
-        return out
-
-    # --- containers -------------------------------------------------------------------------
-    def _fix_ports(self, node: Node, ports: Any, key: str) -> None:
-        if not self.applies("hostip-node-ip"):
-            return
-        items = [b for v in ports.values() if isinstance(v, list) for b in v] if isinstance(ports, dict) else \
-            ports if isinstance(ports, list) else []
-        for binding in items:
-            if isinstance(binding, dict) and key in binding and binding[key] in _UNSPECIFIED_IPS:
-                binding[key] = node.ip
-
-    def _container_list(self, req: Request, match: re.Match[str]) -> Response:
-        filters = _filters(req)
-        wanted_nodes = filters.pop("node", None)  # the swarm-only filter never reaches the nodes
-        query = dict(req.query)
-        if filters or req.q("filters"):
-            query["filters"] = [json.dumps(filters)]
-        show_all = req.qbool("all")
-        merged: list[tuple[Node, dict[str, Any]]] = []
-        first_error: Response | None = None
-        for node in self.nodes:
-            if wanted_nodes and not any(w in (node.name, node.id) for w in _filter_values(wanted_nodes)):
-                continue
-            answer = self._ask(node, req, "/containers/json", query=query)
-            if answer.status != 200:
-                first_error = first_error or answer
-                continue
-            merged += [(node, c) for c in self._json(answer) or []]
-        if first_error is not None and not merged:
-            return first_error
-        out = []
-        for node, c in sorted(merged, key=lambda nc: nc[1].get("Created", 0), reverse=True):
-            if self.applies("hide-swarm-image") and not show_all and str(c.get("Image", "")).split(":")[0] == "swarm":
-                continue
-            if self.applies("node-prefixed-names"):
-                c["Names"] = [f"/{node.name}{name}" for name in c.get("Names") or []]
-            self._fix_ports(node, c.get("Ports"), "IP")
-            out.append(c)
-        limit = req.qint("limit", -1) or -1
-        return json_response(out[:limit] if limit > 0 else out)
-
-    def _container_inspect(self, req: Request, match: re.Match[str]) -> Response:
-        node, ident = self._locate(req, "containers", match["ref"])
-        answer = node.engine.handle(self._sub_request(req, f"/containers/{ident}/json"))
-        body = self._json(answer)
-        if answer.status != 200 or not isinstance(body, dict):
-            return answer
-        if self.applies("node-field"):
-            body["Node"] = self._node_json(node)
-        self._fix_ports(node, (body.get("NetworkSettings") or {}).get("Ports"), "HostIp")
-        return self._with_json(answer, body)
-
-    def _schedule(self, req: Request, cpus: float, constraints: list[str]) -> Node:
-        """Spread strategy: the node with the fewest containers among those with enough CPUs that meet the
-        hard constraints; soft ones (==~) only narrow the choice when some node meets them."""
-        def load(node: Node) -> int:
-            return len(self._json(self._ask(node, req, "/containers/json", query={"all": ["1"]})) or [])
-        hard = [c for c in constraints if "==~" not in c]
-        fits = [n for n in self.nodes if all(self._satisfies(n, c) for c in hard)]
-        if not fits:
-            raise _Unschedulable("Unable to find a node that satisfies the following conditions \n"
-                                 f"[{' '.join(hard)}]")
-        fits = [n for n in fits if n.cpus >= cpus]
-        if not fits:
-            raise _Unschedulable(f"no resources available to schedule container (CpuShares {cpus:g} CPUs)")
-        preferred = [n for n in fits if all(self._satisfies(n, c) for c in constraints)]
-        return min(preferred or fits, key=load)
-
-    @staticmethod
-    def _satisfies(node: Node, constraint: str) -> bool:
-        found = _CONSTRAINT.match("constraint:" + constraint)
-        if not found:
-            return False
-        values = [node.name, node.id] if found["key"] == "node" else [node.labels.get(found["key"], "")]
-        hit = any(fnmatchcase(v, found["value"]) for v in values)
-        return not hit if found["op"] == "!=" else hit
-
-    def _local_network_node(self, req: Request, ref: str) -> tuple[Node, str] | None:
-        """The node of a local-scope network named by NetworkMode, and the name that node knows it by."""
-        if ref in ("", "default", "bridge", "host", "none") or ref.startswith("container:"):
-            return None
-        node, local = self._split_node(ref, "networks")
-        for candidate in [node] if node else self.nodes:
-            body = self._json(self._ask(candidate, req, f"/networks/{local}"))
-            if isinstance(body, dict) and body.get("Scope") == "local":
-                return candidate, str(body.get("Name") or local)
-        return None
-
-    def _container_create(self, req: Request, match: re.Match[str]) -> Response:
-        if req.headers.get("X-Registry-Auth") is not None and not self.applies("registry-auth"):
-            return self._error(400, "X-Registry-Auth is not accepted on container create")
-        body = req.json({}) or {}
-        name = req.q("name") or ""
-        if self._name_taken(req, name):
-            return self._error(409, f'Conflict: The name {name} is already assigned. You have to delete (or '
-                                       'rename) that container to be able to assign {name} to a container again.')
-        if not isinstance(body, dict):
-            body = {}
-        changed = False
-        constraints = [found["key"] + found["op"] + found["value"] for entry in body.get("Env") or []
-                       if (found := _CONSTRAINT.match(str(entry)))]
-        if constraints:  # taken out of the environment, kept as a label
-            body["Env"] = [e for e in body["Env"] if not _CONSTRAINT.match(str(e))]
-            labels = body.get("Labels") if isinstance(body.get("Labels"), dict) else {}
-            body["Labels"] = {**labels, CONSTRAINTS_LABEL: json.dumps(constraints)}
-            changed = True
-        host = body.get("HostConfig")
-        network = self._local_network_node(req, str(host.get("NetworkMode") or "")) if isinstance(host, dict) \
-            else None
-        if network and isinstance(host, dict):
-            if not any(c.startswith("node") for c in constraints):
-                constraints.append(f"node=={network[0].name}")
-            host["NetworkMode"] = network[1]
-            changed = True
-        cores = float(host.get("CpuShares") or 0) if isinstance(host, dict) else 0.0
-        cores_mode = self.applies("cpushares-as-cores")
-        try:
-            node = self._schedule(req, cores if cores_mode else 0.0, constraints)
-        except _Unschedulable as exc:
-            return self._error(500, str(exc))
-        if cores_mode and cores > 0 and isinstance(host, dict):
-            host["CpuShares"] = math.ceil(cores * 1024 / node.cpus)
-            changed = True
-        data = json.dumps(body).encode() if changed else req.body
-        headers = req.headers.copy()
-        headers["Content-Length"] = str(len(data))
-        if not self.applies("registry-auth"):
-            del headers["X-Registry-Auth"]
-
-        def create() -> Response:
-            return node.engine.handle(self._sub_request(req, "/containers/create", body=data, headers=headers))
-        answer = create()
-        image = str(body.get("Image") or "")
-        if answer.status == 404 and image and self.applies("create-pulls-missing-image"):
-            # SOURCE.md (v1.2.9): the manager pulls the missing image on the node and tries once more.
-            failed = self._pull_on(node, req, image, headers.get("X-Registry-Auth"))
-            if failed is not None:
-                return self._error(500, failed)
-            answer = create()
-        if answer.status >= 400:
-            return self._daemon_error(answer)
-        if self.applies("create-id-only"):
-            # Exactly {"Id": "<id>"}: no Warnings, no trailing newline.
-            created = self._json(answer) or {}
-            return Response(201, json.dumps({"Id": created.get("Id")}, separators=(",", ":")).encode(),
-                            Headers([("Content-Type", "application/json")]))
-        return answer
-
-    def _pull_on(self, node: Node, req: Request, image: str, auth: str | None) -> str | None:
-        """Pull `image` on `node` as the manager does before its second create: None, or the pull's error."""
-        headers = Headers([("X-Registry-Auth", auth)] if auth else [])
-        answer = node.engine.handle(self._sub_request(req, "/images/create", query={"fromImage": [image]},
-                                                      method="POST", body=b"", headers=headers))
-        if answer.status >= 400:
-            body = self._json(answer)
-            return str(body.get("message") if isinstance(body, dict) else answer.content().decode("utf-8", "replace"))
-        for line in answer.content().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and ("error" in record or "errorDetail" in record):
-                return str(record.get("error") or (record.get("errorDetail") or {}).get("message") or "pull failed")
-        return None
-
-    def _container_delete(self, req: Request, match: re.Match[str]) -> Response:
-        """The manager removes the container itself: an engine error is 500 (remove-running among them)."""
-        try:
-            node, ident = self._locate(req, "containers", match["ref"])
-        except _NotFound:
-            raise _NotFound(f"Container {match['ref']} not found") from None
-        answer = node.engine.handle(self._sub_request(req, f"/containers/{ident}", body=b"", headers=Headers()))
-        return self._daemon_error(answer) if answer.status >= 400 else answer
-
-    def _name_taken(self, req: Request, name: str) -> bool:
-        return bool(name) and any(self._ask(n, req, f"/containers/{name}/json").status == 200 for n in self.nodes)
-
-    def _container_rename(self, req: Request, match: re.Match[str]) -> Response:
-        """Names are unique across the cluster: a name used on another node is a conflict too."""
-        node, ident = self._locate(req, "containers", match["ref"])
-        name = (req.q("name") or "").lstrip("/")
-        if self._name_taken(req, name):
-            return self._error(409, f"Conflict: The name {name} is already assigned.")
-        return node.engine.handle(self._sub_request(req, f"/containers/{ident}/rename"))
-
-    def _container_proxy(self, req: Request, match: re.Match[str]) -> Response:
-        node, ident = self._locate(req, "containers", match["ref"])
-        rest = match.groupdict().get("rest")
-        answer = node.engine.handle(self._sub_request(req, f"/containers/{ident}" + (f"/{rest}" if rest else "")))
-        if rest == "exec" and req.method == "POST" and answer.status == 201:
-            self._cache_exec(node, ident, str((self._json(answer) or {}).get("Id") or ""))
-        return answer
-
-    # --- exec: the manager's own cache, and the tunnel after a plain start ------------------------
-    def _cache_exec(self, node: Node, container: str, exec_id: str) -> None:
-        with self._cache_lock:
-            count = self._exec_counts.get(container, 0) + 1
-            self._exec_counts[container] = count
-            self._execs[exec_id] = node
-            if count % EXEC_CACHE_LAG == 0:
-                self._exec_late.add(exec_id)  # its refresh has not reached the cache yet
-
-    def _cached_exec(self, ref: str) -> Node:
-        """The node of exec `ref` from the manager's cache; 404 "Exec <id> not found" when it is not there (yet)."""
-        with self._cache_lock:
-            node = self._execs.get(ref)
-            if ref in self._exec_late:
-                self._exec_late.discard(ref)  # the refresh lands right after this lookup
-                node = None
-        if node is None:
-            raise _NotFound(f"Exec {ref} not found")
-        return node
-
-    def _exec_proxy(self, req: Request, match: re.Match[str]) -> Response:
-        if self.applies("exec-cache"):
-            node, ident = self._cached_exec(match["ref"]), match["ref"]
-        else:
-            node, ident = self._locate(req, "exec", match["ref"])
-        sub = self._sub_request(req, f"/exec/{ident}/{match['rest']}")
-        if match["rest"] == "start" and not req.wants_upgrade() and self.applies("exec-start-tunnel"):
-            return self._proxy_then_tunnel(node, sub)
-        return node.engine.handle(sub)
-
-    def _proxy_then_tunnel(self, node: Node, sub: Request) -> Response:
-        """SOURCE.md (v1.2.9), a plain exec start: the manager proxies the call (the node's answer arrives as a
-        chunked body) and then hijacks the connection as well, which from then on is a raw tunnel to the node's
-        engine: the connection's next requests are served by the node, not by the manager."""
-        answer = node.engine.handle(sub)
-        headers = Headers([(k, v) for k, v in answer.headers.items()
-                           if k.lower() not in ("content-length", "transfer-encoding", "connection", "upgrade")])
-        headers["Transfer-Encoding"] = "chunked"
-
-        def tunnel(conn: Conn) -> None:
-            for chunk in _output_of(answer):
-                if chunk and not conn.write(b"%x\r\n%s\r\n" % (len(chunk), chunk)):
-                    return
-            if conn.write(b"0\r\n\r\n"):
-                _serve(conn, node.engine)
-        return Response(answer.status, b"", headers, answer.reason if answer.status != 101 else None, tunnel)
-
-    def _commit(self, req: Request, match: re.Match[str]) -> Response:
-        node, ident = self._locate(req, "containers", req.q("container") or "")
-        query = {**req.query, "container": [ident]}
-        return node.engine.handle(self._sub_request(req, "/commit", query=query))
-
-    # --- images -----------------------------------------------------------------------------
-    def _first_node(self, req: Request, match: re.Match[str]) -> Response:
-        return self.nodes[0].engine.handle(self._sub_request(req, req.path))
-
-    def _every_node(self, req: Request, match: re.Match[str]) -> Response:
-        """Send to every node; their bodies one after the other (a failure answers alone)."""
-        answers = [node.engine.handle(self._sub_request(req, req.path)) for node in self.nodes]
-        failed = next((a for a in answers if a.status >= 400), None)
-        if failed is not None:
-            return failed
-        first = answers[0]
-        return Response(first.status, b"".join(a.content() for a in answers), first.headers)
-
-    def _images_get(self, req: Request, match: re.Match[str]) -> Response:
-        """Save several images: from the first node that holds all of them."""
-        names = req.query.get("names") or []
-        node = next((n for n in self.nodes if all(n in self._holders(req, name) for name in names)), self.nodes[0])
-        return node.engine.handle(self._sub_request(req, req.path))
-
-    def _holders(self, req: Request, ref: str) -> list[Node]:
-        return [n for n in self.nodes if self._ask(n, req, f"/images/{ref}/json").status == 200]
-
-    def _image_first_holder(self, req: Request, match: re.Match[str]) -> Response:
-        ref = match["ref"]
-        if match["rest"] == "push" and req.q("tag"):
-            ref = f"{ref}:{req.q('tag')}"  # push names the tag apart from the repository
-        holders = self._holders(req, ref)
-        if not holders:
-            return self._error(404, f"No such image: {match['ref']}")
-        return holders[0].engine.handle(self._sub_request(req, req.path))
-
-    def _image_all_holders(self, req: Request, match: re.Match[str]) -> Response:
-        holders = self._holders(req, match["ref"])
-        if not holders:
-            return self._error(404, f"No such image: {match['ref']}")
-        answers = [n.engine.handle(self._sub_request(req, req.path)) for n in holders]
-        failed = next((a for a in answers if a.status >= 400), None)
-        if failed is not None or req.method != "DELETE":
-            return failed or answers[0]
-        merged: list[Any] = []
-        for answer in answers:
-            merged += [item for item in self._json(answer) or [] if item not in merged]
-        return self._with_json(answers[0], merged)
-
-    def _image_list(self, req: Request, match: re.Match[str]) -> Response:
-        filters = _filters(req)
-        nodes = self.nodes
-        query = dict(req.query)
-        if self.applies("images-node-filter") and "node" in filters:
-            wanted = _filter_values(filters.pop("node"))
-            nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
-            query["filters"] = [json.dumps(filters)]
-        times = self._image_times(req, filters)
-        grouped: dict[str, dict[str, Any]] = {}
-        for node in nodes:
-            node_query, bounds = query, []
-            # The manager lists and filters its own record of every node's images (SOURCE.md: grouped by ID across
-            # nodes), so an image that before/since names counts wherever it is: a node that lacks it is asked
-            # without that filter, and its images are compared with the named image's creation time.
-            lacking = [key for key in times if not all(self._ask(node, req, f"/images/{ref}/json").status == 200
-                                                       for ref in _filter_values(filters[key]))]
-            if lacking:
-                kept = {key: value for key, value in filters.items() if key not in lacking}
-                node_query = {**query, "filters": [json.dumps(kept)]}
-                bounds = [(key, t) for key in lacking for t in times[key]]
-            answer = self._ask(node, req, "/images/json", query=node_query)
-            if answer.status != 200:
-                return answer
-            for image in self._json(answer) or []:
-                created = int(image.get("Created") or 0)
-                if any(created >= t if key == "before" else created <= t for key, t in bounds):
-                    continue
-                seen = grouped.setdefault(image["Id"], image)
-                for key in ("RepoTags", "RepoDigests"):
-                    values = list(seen.get(key) or [])
-                    values += [v for v in image.get(key) or [] if v not in values]
-                    seen[key] = values if values or seen.get(key) is not None else seen.get(key)
-        return json_response(sorted(grouped.values(), key=lambda i: i.get("Created", 0), reverse=True))
-
-    def _image_times(self, req: Request, filters: dict[str, Any]) -> dict[str, list[int]]:
-        """{"before"/"since": the creation times (unix seconds) of the images it names}, for the filters whose every
-        image some node holds (otherwise the nodes answer for it, as before)."""
-        times: dict[str, list[int]] = {}
-        for key in ("before", "since"):
-            found = []
-            for ref in _filter_values(filters.get(key) or []):
-                holders = self._holders(req, ref)
-                body = self._json(self._ask(holders[0], req, f"/images/{ref}/json")) if holders else None
-                if not isinstance(body, dict) or not body.get("Created"):
-                    break
-                found.append(int(parse_time(str(body["Created"]))))
-            else:
-                if found:
-                    times[key] = found
-        return times
-
-    def _image_create(self, req: Request, match: re.Match[str]) -> Response:
-        if req.q("fromSrc"):
-            if not self.applies("image-import"):
-                return self._error(404, "docker import flow not implemented")
-            return self._every_node(req, match)
-        image = req.q("fromImage") or ""
-        answers = [(node, node.engine.handle(self._sub_request(req, "/images/create"))) for node in self.nodes]
-        failed = next((a for _, a in answers if a.status >= 400), None)
-        if failed is not None:
-            return failed
-
-        def records() -> Iterator[bytes]:
-            for node, answer in answers:
-                for line in answer.content().splitlines():
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    if "error" in record or "errorDetail" in record:
-                        yield json_bytes(record)
-                        continue
-                    yield json_bytes({"status": f"Pulling {image}... : {record.get('status', '')}".rstrip(" :"),
-                                      "id": node.name})
-        return Response(200, records(), Headers([("Content-Type", "application/json")]))
-
-    # --- networks and volumes ---------------------------------------------------------------
-    def _scoped_list(self, req: Request, path: str, kind: str) -> Response:
-        out: list[Any] = []
-        filters = _filters(req)
-        query = dict(req.query)
-        nodes = self.nodes
-        if kind == "volumes" and "node" in filters:
-            wanted = _filter_values(filters.pop("node"))
-            nodes = [n for n in self.nodes if n.name in wanted or n.id in wanted]
-            query["filters"] = [json.dumps(filters)]
-        warnings = None
-        for node in nodes:
-            answer = self._ask(node, req, path, query=query)
-            if answer.status != 200:
-                return answer
-            body = self._json(answer)
-            items = (body or {}).get("Volumes") or [] if kind == "volumes" else body or []
-            for item in items:
-                local = item.get("Scope") == "local" if kind == "networks" else item.get("Driver") == "local"
-                if local and self.applies("node-scoped-names"):
-                    item["Name"] = f"{node.name}/{item['Name']}"
-                if kind == "networks" and any(o.get("Id") == item.get("Id") for o in out):
-                    continue
-                out.append(item)
-        if kind == "volumes":
-            return json_response({"Volumes": out, "Warnings": warnings})
-        return json_response(out)
-
-    def _scoped_create(self, req: Request, match: re.Match[str]) -> Response:
-        kind = match["kind"]
-        body = req.json({}) or {}
-        node, local = self._split_node(str(body.get("Name") or ""), kind) if isinstance(body, dict) else (None, "")
-        data = req.body
-        if node is not None:
-            body["Name"] = local
-            data = json.dumps(body).encode()
-        target = node or self.nodes[0]
-        headers = req.headers.copy()
-        headers["Content-Length"] = str(len(data))
-        return target.engine.handle(self._sub_request(req, f"/{kind}/create", body=data, headers=headers))
-
-    def _network_attach(self, req: Request, match: re.Match[str]) -> Response:
-        """Connect/disconnect goes to the container's node: a local network of another node is not found there."""
-        self._locate(req, "networks", match["ref"])
-        body = req.json({}) or {}
-        container = str(body.get("Container") or "") if isinstance(body, dict) else ""
-        node, ident = self._locate(req, "containers", container)
-        data = json.dumps({**body, "Container": ident}).encode()
-        headers = req.headers.copy()
-        headers["Content-Length"] = str(len(data))
-        local = self._split_node(match["ref"], "networks")[1]
-        disconnect = match["rest"] == "disconnect"
-        answer = node.engine.handle(self._sub_request(req, f"/networks/{local}/{match['rest']}", body=data,
-                                                      headers=headers, proxied=not disconnect))
-        if disconnect and self.applies("network-disconnect-204"):
-            # SOURCE.md (v1.2.9): the manager disconnects itself: 204 (the engine says 200), every error 404.
-            if answer.status >= 400:
-                found = self._json(answer)
-                return self._error(404, str(found.get("message") if isinstance(found, dict) else "disconnect failed"))
-            return Response(204, b"")
-        return answer
-
-    def _scoped_proxy(self, req: Request, match: re.Match[str]) -> Response:
-        kind = match["kind"]
-        node, ident = self._locate(req, kind, match["ref"])
-        rest = match.groupdict().get("rest") or ""
-        return node.engine.handle(self._sub_request(req, f"/{kind}/{ident}{rest}"))
-
-
-class _NotFound(Exception):
-    pass
-
-
-class _Unschedulable(Exception):
-    pass
-
-
-class _Capture:
-    """Stands in for the client connection when the manager proxies a node's hijacked answer: what the node
-    writes is collected (a queue of chunks), and the node reads an empty stdin."""
-
-    closed = False
-
-    def __init__(self) -> None:
-        self.chunks: queue.Queue[bytes | None] = queue.Queue()
-
-    def write(self, data: bytes) -> bool:
-        if data:
-            self.chunks.put(bytes(data))
-        return True
-
-    def read(self, size: int = 65536) -> bytes:
-        return b""
-
-    def settle(self, go_client: bool) -> None:
-        pass
-
-    def shutdown_write(self) -> None:
-        pass
-
-    def hung_up(self) -> bool:
-        return False
-
-    def alive(self) -> bool:
-        return True
-
-
-def _output_of(answer: Response) -> Iterator[bytes]:
-    """The bytes of a node's answer as the manager's proxy copies them: the body, or what its hijack writes."""
-    if answer.hijack is None:
-        if isinstance(answer.body, (bytes, bytearray)):
-            yield bytes(answer.body)
-        else:
-            yield from answer.body
-        return
-    capture = _Capture()
-
-    def run() -> None:
-        try:
-            answer.hijack(capture)  # type: ignore[misc, arg-type]
-        finally:
-            capture.chunks.put(None)
-    threading.Thread(target=run, name="swarm-proxy-copy", daemon=True).start()
-    while (chunk := capture.chunks.get()) is not None:
-        yield chunk
-
-
-def _serve(conn: Conn, engine: Engine) -> None:
-    """The connection as a raw tunnel to a node's engine: its next requests are the node's to answer."""
-    while True:
-        try:
-            request = read_request(conn.rfile, conn)
-        except (BadRequest, OSError, ValueError):
-            return
-        if request is None:
-            return
-        try:
-            response = engine.handle(request)
-        except Exception:  # noqa: BLE001 - a broken tunnel just ends
-            return
-        if not write_response(conn, request, response):
-            return
-
-
-def _filters(req: Request) -> dict[str, Any]:
-    """The `filters` query value as a mapping; 400 when it is not JSON (as the Engine answers)."""
-    raw = req.q("filters")
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"invalid filter: {exc}") from None
-    if not isinstance(value, dict):
-        raise ApiError(400, "invalid filter: expected a JSON object")
-    return value
-
-
-def _filter_values(value: Any) -> list[str]:
-    """A filters value in either wire form: ["a", "b"] or {"a": true}."""
-    if isinstance(value, dict):
-        return [k for k, v in value.items() if v]
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    # --- the route table --------------------------------------------------------------------
+    def _routes(self) -> tuple[Route, ...]:
+        """In match order (the first match wins); templates as the spec spells them, `{id:.+}` where the archived
+        manager's pattern spans slashes.  The handlers take (request, params); `rest` and `kind` say which of the
+        paths a shared handler serves."""
+        def container(rest: str) -> Handler:
+            return partial(self._container_proxy, rest=rest)
+
+        def exec_(rest: str) -> Handler:
+            return partial(self._exec_proxy, rest=rest)
+
+        def image(rest: str) -> Handler:
+            return partial(self._image_first_holder, rest=rest)
+
+        networks, volumes = partial(self._scoped_proxy, kind="networks"), partial(self._scoped_proxy, kind="volumes")
+        return (
+            route("GET", "/_ping", "SystemPing", self._ping),
+            route("GET", "/version", "SystemVersion", self._version),
+            route("GET", "/info", "SystemInfo", self._info),
+            route("GET", "/events", "SystemEvents", self._events),
+            route("GET", "/containers/json", "ContainerList", self._container_list),
+            route("GET", "/containers/ps", "ContainerList", self._container_list),  # the API's old spelling
+            route("POST", "/containers/create", "ContainerCreate", self._container_create),
+            route("GET", "/containers/{id:.+}/json", "ContainerInspect", self._container_inspect),
+            route("POST", "/containers/{id:.+}/rename", "ContainerRename", self._container_rename),
+            *_any_method("/containers/{id:.+}/archive", container("archive"), ("HEAD", "ContainerArchiveInfo"),
+                         ("GET", "ContainerArchive"), ("PUT", "PutContainerArchive")),
+            *_any_method("/containers/{id:.+}/export", container("export"), ("GET", "ContainerExport")),
+            *_any_method("/containers/{id:.+}/changes", container("changes"), ("GET", "ContainerChanges")),
+            *_any_method("/containers/{id:.+}/top", container("top"), ("GET", "ContainerTop")),
+            *_any_method("/containers/{id:.+}/logs", container("logs"), ("GET", "ContainerLogs")),
+            *_any_method("/containers/{id:.+}/stats", container("stats"), ("GET", "ContainerStats")),
+            *_any_method("/containers/{id:.+}/attach/ws", container("attach/ws"), ("GET", "ContainerAttachWebsocket")),
+            *_any_method("/containers/{id:.+}/kill", container("kill"), ("POST", "ContainerKill")),
+            *_any_method("/containers/{id:.+}/pause", container("pause"), ("POST", "ContainerPause")),
+            *_any_method("/containers/{id:.+}/unpause", container("unpause"), ("POST", "ContainerUnpause")),
+            *_any_method("/containers/{id:.+}/restart", container("restart"), ("POST", "ContainerRestart")),
+            *_any_method("/containers/{id:.+}/start", container("start"), ("POST", "ContainerStart")),
+            *_any_method("/containers/{id:.+}/stop", container("stop"), ("POST", "ContainerStop")),
+            *_any_method("/containers/{id:.+}/update", container("update"), ("POST", "ContainerUpdate")),
+            *_any_method("/containers/{id:.+}/wait", container("wait"), ("POST", "ContainerWait")),
+            *_any_method("/containers/{id:.+}/resize", container("resize"), ("POST", "ContainerResize")),
+            *_any_method("/containers/{id:.+}/attach", container("attach"), ("POST", "ContainerAttach")),
+            # /copy left the API before 1.25, so no spec here names its operation.
+            *_any_method("/containers/{id:.+}/copy", container("copy"), ("POST", "ContainerCopy")),
+            *_any_method("/containers/{id:.+}/exec", container("exec"), ("POST", "ContainerExec")),
+            route("DELETE", "/containers/{id:.+}", "ContainerDelete", self._container_delete),
+            *_any_method("/exec/{id}/json", exec_("json"), ("GET", "ExecInspect")),
+            *_any_method("/exec/{id}/start", exec_("start"), ("POST", "ExecStart")),
+            *_any_method("/exec/{id}/resize", exec_("resize"), ("POST", "ExecResize")),
+            route("GET", "/images/json", "ImageList", self._image_list),
+            route("GET", "/images/viz", "ImageViz", self._image_viz),  # as /copy: older than every spec here
+            route("GET", "/images/search", "ImageSearch", self._first_node),
+            route("GET", "/images/get", "ImageGetAll", self._images_get),
+            route("POST", "/images/create", "ImageCreate", self._image_create),
+            route("POST", "/images/load", "ImageLoad", self._every_node),
+            route("POST", "/build", "ImageBuild", self._first_node),
+            route("POST", "/auth", "SystemAuth", self._first_node),
+            route("POST", "/commit", "ImageCommit", self._commit),
+            *_any_method("/images/{name:.+}/json", image("json"), ("GET", "ImageInspect")),
+            *_any_method("/images/{name:.+}/history", image("history"), ("GET", "ImageHistory")),
+            *_any_method("/images/{name:.+}/get", image("get"), ("GET", "ImageGet")),
+            *_any_method("/images/{name:.+}/push", image("push"), ("POST", "ImagePush")),
+            route("POST", "/images/{name:.+}/tag", "ImageTag", self._image_all_holders),
+            route("DELETE", "/images/{name:.+}", "ImageDelete", self._image_all_holders),
+            route("GET", "/networks", "NetworkList", partial(self._scoped_list, kind="networks")),
+            route("GET", "/volumes", "VolumeList", partial(self._scoped_list, kind="volumes")),
+            route("POST", "/networks/create", "NetworkCreate", partial(self._scoped_create, kind="networks")),
+            route("POST", "/volumes/create", "VolumeCreate", partial(self._scoped_create, kind="volumes")),
+            # A network's name is the shortest that leaves /connect or /disconnect (the archived pattern's .+?).
+            route("POST", "/networks/{id:.+?}/connect", "NetworkConnect",
+                  partial(self._network_attach, rest="connect")),
+            route("POST", "/networks/{id:.+?}/disconnect", "NetworkDisconnect",
+                  partial(self._network_attach, rest="disconnect")),
+            # Any other method of connect and disconnect is proxied, before a name could swallow the suffix.
+            route("*", "/networks/{id:.+?}/connect", "NetworkConnect", partial(networks, rest="/connect")),
+            route("*", "/networks/{id:.+?}/disconnect", "NetworkDisconnect", partial(networks, rest="/disconnect")),
+            *_any_method("/networks/{id:.+?}", networks, ("GET", "NetworkInspect"), ("DELETE", "NetworkDelete")),
+            *_any_method("/volumes/{name:.+}", volumes, ("GET", "VolumeInspect"), ("PUT", "VolumeUpdate"),
+                         ("DELETE", "VolumeDelete")),
+        )

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
+from . import spec
+from .container_views import summary_json as ctr_summary
 from .events import events_handler
+from .identity import FAKE_VERSION
+from .image_store import summary_json as img_summary
 from .routing import Route, route
 from .util import Version, rfc3339, version_str
+from .volumes import inspect_json as vol_json
+from .volumes import users as vol_users
 from .wire import ApiError, Conn, Headers, Response, json_response
 
 if TYPE_CHECKING:
@@ -39,7 +46,6 @@ def ping_head(ctx: Ctx) -> Response:
 
 
 def version_json(ctx: Ctx) -> dict[str, Any]:
-    from .engine import FAKE_VERSION
     engine = ctx.engine
     api, min_api = version_str(engine.max_api), version_str(engine.min_api)
     return {
@@ -73,7 +79,6 @@ def _swarm_info(ctx: Ctx) -> dict[str, Any]:
 
 
 def info(ctx: Ctx) -> Response:
-    from .engine import FAKE_VERSION
     state = ctx.state
     with state.lock:
         containers = list(state.containers.values())
@@ -132,10 +137,6 @@ def info(ctx: Ctx) -> Response:
 
 
 def system_df(ctx: Ctx) -> Response:
-    from .containers import summary_json as ctr_summary
-    from .images import summary_json as img_summary
-    from .volumes import inspect_json as vol_json
-    from .volumes import users as vol_users
     state = ctx.state
     types = set(ctx.req.qlist("type"))
     with state.lock:
@@ -172,16 +173,12 @@ def system_df(ctx: Ctx) -> Response:
 
 
 def _new_df_shape(ctx: Ctx) -> bool:
-    from . import spec
     ops = spec.operations(ctx.version) or {}
     info = ops.get(("GET", "/system/df"))
     return info is not None and _df_has_usage(ctx.version)
 
 
 def _df_has_usage(version: Version) -> bool:
-    import json
-
-    from . import spec
     use = spec.nearest(version)
     if use is None:
         return False
