@@ -16,6 +16,7 @@ import docker
 from .engine import FAKE_VERSION, NULLS, Engine
 from .faults import FAULTS
 from .server import FakeServer, Handler
+from .swarm_classic import SwarmClassicManager
 
 KINDS = ("docker", "swarm-classic")
 
@@ -63,7 +64,6 @@ def make_engine(min_api: str = "1.25", max_api: str = "1.56", faults: Iterable[s
     if kind == "docker":
         return Engine(min_api, max_api, set(faults), nulls=nulls)
     if kind == "swarm-classic":
-        from .swarm_classic import SwarmClassicManager
         return SwarmClassicManager(min_api, max_api, set(faults))
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
 

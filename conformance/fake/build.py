@@ -6,6 +6,7 @@ copy of the filesystem; COPY/ADD take files from the context; LABEL/CMD/ENV/... 
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import json
 import posixpath
@@ -312,7 +313,6 @@ def _created_by(keyword: str, args: str) -> str:
 def _copy(src: FS, source: str, dest: FS, dest_path: str, into_dir: bool) -> None:
     base = norm(source)
     if "*" in source:
-        import fnmatch
         matches = [p for p in src.entries if fnmatch.fnmatchcase(p, base)]
     else:
         matches = [base] if src.get(base) is not None else []

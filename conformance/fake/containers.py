@@ -30,6 +30,7 @@ from .container_model import (
 )
 from .container_views import health_status, inspect_json, port_views, stats_sample, summary_json
 from .fs import norm
+from .image_store import normalize
 from .routing import Route, route
 from .streams import RAW
 from .util import (
@@ -99,7 +100,6 @@ def container_create(ctx: Ctx) -> Response:
     with state.lock:
         image = state.images.find(image_ref)
         if image is None:
-            from .images import normalize
             raise ApiError(404, f"No such image: {normalize(image_ref)}")
         if name:
             clash = find_container(state, name)

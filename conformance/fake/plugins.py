@@ -84,7 +84,7 @@ def plugin_json(plugin: Plugin, ctx: Ctx) -> dict[str, Any]:
     linux = c.get("Linux") or {}
     config = {
         "Args": {"Description": "", "Name": "", "Settable": [], "Value": [], **(c.get("Args") or {})},
-        "Description": c.get("Description", ""), "DockerVersion": _docker_version(),
+        "Description": c.get("Description", ""), "DockerVersion": FAKE_VERSION,
         "Documentation": c.get("Documentation", ""), "Entrypoint": list(c.get("Entrypoint") or []),
         "Env": [dict(e) for e in c.get("Env") or []],
         "Interface": {"Socket": (c.get("Interface") or {}).get("Socket", ""), "Types": _types(c, ctx)},
@@ -99,10 +99,6 @@ def plugin_json(plugin: Plugin, ctx: Ctx) -> dict[str, Any]:
     return {"Config": config, "Enabled": plugin.enabled, "Id": plugin.id, "Name": plugin.name,
             "PluginReference": plugin.name,
             "Settings": {"Args": [], "Devices": [], "Env": list(plugin.env), "Mounts": []}}
-
-
-def _docker_version() -> str:
-    return FAKE_VERSION
 
 
 def _capabilities(plugin: Plugin) -> list[str]:

@@ -27,20 +27,22 @@ class Route:
     ungated: bool = False
 
 
-def _compile(template: str) -> tuple[str, re.Pattern[str]]:
+def _compile(template: str, trailing_slash: bool) -> tuple[str, re.Pattern[str]]:
     spec_template = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", template)
     pattern = ""
     for literal, name, custom in re.findall(r"([^{]*)(?:\{(\w+)(?::([^}]+))?\})?", template):
         pattern += re.escape(literal)
         if name:
             pattern += f"(?P<{name}>{custom or '[^/]+'})"
-    return spec_template, re.compile(f"^{pattern}/?$")
+    return spec_template, re.compile(f"^{pattern}{'/?' if trailing_slash else ''}$")
 
 
-def route(method: str, template: str, op: str, func: Handler, ungated: bool = False) -> Route:
+def route(method: str, template: str, op: str, func: Handler, ungated: bool = False,
+          trailing_slash: bool = True) -> Route:
     """One entry of a route table: `template` as the spec spells it, `{name:REGEX}` for a parameter that
-    may span slashes; `op` the operationId (the latest spelling)."""
-    spec_template, regex = _compile(template)
+    may span slashes; `op` the operationId (the latest spelling).  `trailing_slash`: whether the path may end
+    in one more "/" (the Engine's router takes it; the classic Swarm manager's does not)."""
+    spec_template, regex = _compile(template, trailing_slash)
     return Route(method.upper(), spec_template, op, func, regex, ungated)
 
 

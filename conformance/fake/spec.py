@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .conform import Conformer
 from .util import Version, parse_version
 
 SCHEMAS_DIR = Path(os.environ.get("DAC_SCHEMAS_DIR") or Path(__file__).resolve().parents[2] / "schemas")
@@ -72,7 +73,6 @@ _CONFORMERS: dict[Version, Any] = {}
 
 def conformer(version: Version) -> Any:
     """The schema-driven body fitter for the schema file that serves `version`."""
-    from .conform import Conformer
     use = nearest(version)
     if use is None:
         return None

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import unquote
@@ -107,17 +106,16 @@ def _version_tuple(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def _strict(entry: Route) -> Route:
-    """The route without the shared router's optional trailing slash: the archived manager's router (gorilla/mux,
-    no StrictSlash) takes none, so /_ping/ stays unregistered and /networks/x/ names the network "x/"."""
-    assert entry.regex.pattern.endswith("/?$"), entry.template
-    return replace(entry, regex=re.compile(entry.regex.pattern[:-len("/?$")] + "$"))
+def _route(method: str, template: str, op: str, func: Handler) -> Route:
+    """A route of the manager: its router (gorilla/mux, no StrictSlash) takes no trailing slash, so /_ping/ stays
+    unregistered and /networks/x/ names the network "x/"."""
+    return route(method, template, op, func, trailing_slash=False)
 
 
 def _any_method(template: str, func: Handler, *ops: tuple[str, str]) -> tuple[Route, ...]:
     """A path the manager proxies: one route per (method, operationId), then one for every other method, which
     goes to the node as well (the node answers it); that last route names the path's first operation."""
-    return (*(route(method, template, op, func) for method, op in ops), route("*", template, ops[0][1], func))
+    return (*(_route(method, template, op, func) for method, op in ops), _route("*", template, ops[0][1], func))
 
 
 class SwarmClassicManager(SystemHandlers, ContainerHandlers, ImageHandlers, ScopedHandlers):
@@ -143,7 +141,7 @@ class SwarmClassicManager(SystemHandlers, ContainerHandlers, ImageHandlers, Scop
         self._execs: dict[str, Node] = {}  # exec id -> node: the manager's exec cache
         self._exec_counts: dict[str, int] = {}  # container id -> execs created through the manager
         self._exec_late: set[str] = set()  # exec ids whose refresh has not reached the cache yet
-        self.router = Router(_strict(entry) for entry in self._routes())
+        self.router = Router(self._routes())
 
     # --- switches ---------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -230,15 +228,15 @@ class SwarmClassicManager(SystemHandlers, ContainerHandlers, ImageHandlers, Scop
 
         networks, volumes = partial(self._scoped_proxy, kind="networks"), partial(self._scoped_proxy, kind="volumes")
         return (
-            route("GET", "/_ping", "SystemPing", self._ping),
-            route("GET", "/version", "SystemVersion", self._version),
-            route("GET", "/info", "SystemInfo", self._info),
-            route("GET", "/events", "SystemEvents", self._events),
-            route("GET", "/containers/json", "ContainerList", self._container_list),
-            route("GET", "/containers/ps", "ContainerList", self._container_list),  # the API's old spelling
-            route("POST", "/containers/create", "ContainerCreate", self._container_create),
-            route("GET", "/containers/{id:.+}/json", "ContainerInspect", self._container_inspect),
-            route("POST", "/containers/{id:.+}/rename", "ContainerRename", self._container_rename),
+            _route("GET", "/_ping", "SystemPing", self._ping),
+            _route("GET", "/version", "SystemVersion", self._version),
+            _route("GET", "/info", "SystemInfo", self._info),
+            _route("GET", "/events", "SystemEvents", self._events),
+            _route("GET", "/containers/json", "ContainerList", self._container_list),
+            _route("GET", "/containers/ps", "ContainerList", self._container_list),  # the API's old spelling
+            _route("POST", "/containers/create", "ContainerCreate", self._container_create),
+            _route("GET", "/containers/{id:.+}/json", "ContainerInspect", self._container_inspect),
+            _route("POST", "/containers/{id:.+}/rename", "ContainerRename", self._container_rename),
             *_any_method("/containers/{id:.+}/archive", container("archive"), ("HEAD", "ContainerArchiveInfo"),
                          ("GET", "ContainerArchive"), ("PUT", "PutContainerArchive")),
             *_any_method("/containers/{id:.+}/export", container("export"), ("GET", "ContainerExport")),
@@ -260,37 +258,37 @@ class SwarmClassicManager(SystemHandlers, ContainerHandlers, ImageHandlers, Scop
             # /copy left the API before 1.25, so no spec here names its operation.
             *_any_method("/containers/{id:.+}/copy", container("copy"), ("POST", "ContainerCopy")),
             *_any_method("/containers/{id:.+}/exec", container("exec"), ("POST", "ContainerExec")),
-            route("DELETE", "/containers/{id:.+}", "ContainerDelete", self._container_delete),
+            _route("DELETE", "/containers/{id:.+}", "ContainerDelete", self._container_delete),
             *_any_method("/exec/{id}/json", exec_("json"), ("GET", "ExecInspect")),
             *_any_method("/exec/{id}/start", exec_("start"), ("POST", "ExecStart")),
             *_any_method("/exec/{id}/resize", exec_("resize"), ("POST", "ExecResize")),
-            route("GET", "/images/json", "ImageList", self._image_list),
-            route("GET", "/images/viz", "ImageViz", self._image_viz),  # as /copy: older than every spec here
-            route("GET", "/images/search", "ImageSearch", self._first_node),
-            route("GET", "/images/get", "ImageGetAll", self._images_get),
-            route("POST", "/images/create", "ImageCreate", self._image_create),
-            route("POST", "/images/load", "ImageLoad", self._every_node),
-            route("POST", "/build", "ImageBuild", self._first_node),
-            route("POST", "/auth", "SystemAuth", self._first_node),
-            route("POST", "/commit", "ImageCommit", self._commit),
+            _route("GET", "/images/json", "ImageList", self._image_list),
+            _route("GET", "/images/viz", "ImageViz", self._image_viz),  # as /copy: older than every spec here
+            _route("GET", "/images/search", "ImageSearch", self._first_node),
+            _route("GET", "/images/get", "ImageGetAll", self._images_get),
+            _route("POST", "/images/create", "ImageCreate", self._image_create),
+            _route("POST", "/images/load", "ImageLoad", self._every_node),
+            _route("POST", "/build", "ImageBuild", self._first_node),
+            _route("POST", "/auth", "SystemAuth", self._first_node),
+            _route("POST", "/commit", "ImageCommit", self._commit),
             *_any_method("/images/{name:.+}/json", image("json"), ("GET", "ImageInspect")),
             *_any_method("/images/{name:.+}/history", image("history"), ("GET", "ImageHistory")),
             *_any_method("/images/{name:.+}/get", image("get"), ("GET", "ImageGet")),
             *_any_method("/images/{name:.+}/push", image("push"), ("POST", "ImagePush")),
-            route("POST", "/images/{name:.+}/tag", "ImageTag", self._image_all_holders),
-            route("DELETE", "/images/{name:.+}", "ImageDelete", self._image_all_holders),
-            route("GET", "/networks", "NetworkList", partial(self._scoped_list, kind="networks")),
-            route("GET", "/volumes", "VolumeList", partial(self._scoped_list, kind="volumes")),
-            route("POST", "/networks/create", "NetworkCreate", partial(self._scoped_create, kind="networks")),
-            route("POST", "/volumes/create", "VolumeCreate", partial(self._scoped_create, kind="volumes")),
+            _route("POST", "/images/{name:.+}/tag", "ImageTag", self._image_all_holders),
+            _route("DELETE", "/images/{name:.+}", "ImageDelete", self._image_all_holders),
+            _route("GET", "/networks", "NetworkList", partial(self._scoped_list, kind="networks")),
+            _route("GET", "/volumes", "VolumeList", partial(self._scoped_list, kind="volumes")),
+            _route("POST", "/networks/create", "NetworkCreate", partial(self._scoped_create, kind="networks")),
+            _route("POST", "/volumes/create", "VolumeCreate", partial(self._scoped_create, kind="volumes")),
             # A network's name is the shortest that leaves /connect or /disconnect (the archived pattern's .+?).
-            route("POST", "/networks/{id:.+?}/connect", "NetworkConnect",
+            _route("POST", "/networks/{id:.+?}/connect", "NetworkConnect",
                   partial(self._network_attach, rest="connect")),
-            route("POST", "/networks/{id:.+?}/disconnect", "NetworkDisconnect",
+            _route("POST", "/networks/{id:.+?}/disconnect", "NetworkDisconnect",
                   partial(self._network_attach, rest="disconnect")),
             # Any other method of connect and disconnect is proxied, before a name could swallow the suffix.
-            route("*", "/networks/{id:.+?}/connect", "NetworkConnect", partial(networks, rest="/connect")),
-            route("*", "/networks/{id:.+?}/disconnect", "NetworkDisconnect", partial(networks, rest="/disconnect")),
+            _route("*", "/networks/{id:.+?}/connect", "NetworkConnect", partial(networks, rest="/connect")),
+            _route("*", "/networks/{id:.+?}/disconnect", "NetworkDisconnect", partial(networks, rest="/disconnect")),
             *_any_method("/networks/{id:.+?}", networks, ("GET", "NetworkInspect"), ("DELETE", "NetworkDelete")),
             *_any_method("/volumes/{name:.+}", volumes, ("GET", "VolumeInspect"), ("PUT", "VolumeUpdate"),
                          ("DELETE", "VolumeDelete")),
