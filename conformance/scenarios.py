@@ -43,6 +43,7 @@ KNOWN_REQUIRES = (
     "swarm-manager", "not-swarm-manager", "swarm-inactive",  # from /info Swarm (LocalNodeState, ControlAvailable)
     "docker-engine",  # the target identifies as Docker Engine (behaviour the scenario relies on is Docker's)
     "image-index",  # --image-index: the engine reaches its image index (Docker Hub by default) for search
+    "containerd-image-store", "graphdriver-image-store",  # from /info DriverStatus (plugins/safety.py image_store)
 )
 
 

@@ -77,10 +77,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def swarm_info(state: SuiteState) -> dict[str, Any]:
     """/info's Swarm block ({} when the target does not answer it)."""
+    return _info(state).get("Swarm") or {}
+
+
+def _info(state: SuiteState) -> dict[str, Any]:
     try:
-        return state.api.info().get("Swarm") or {}
+        return state.api.info() or {}
     except docker.errors.APIError:
         return {}
+
+
+# moby daemon/containerd (the containerd image store) reports its snapshotter in /info's DriverStatus as
+# ["driver-type", "io.containerd.snapshotter.v1"]; the graphdriver store reports the driver's own status.
+CONTAINERD_SNAPSHOTTER = ["driver-type", "io.containerd.snapshotter.v1"]
+
+
+def image_store(info: dict[str, Any]) -> str:
+    """'containerd' or 'graphdriver' (from /info), '' when the target answers no Driver."""
+    if not info.get("Driver"):
+        return ""
+    return "containerd" if CONTAINERD_SNAPSHOTTER in (info.get("DriverStatus") or []) else "graphdriver"
 
 
 def is_swarm_manager(swarm: dict[str, Any]) -> bool:
@@ -125,7 +141,9 @@ def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
         return cached
     state = get_state(config)
     reg = registries(config)
-    swarm = swarm_info(state) if state else {}
+    info = _info(state) if state else {}
+    swarm = info.get("Swarm") or {}
+    store = image_store(info)
     node_state = swarm.get("LocalNodeState", "unknown")
     manager = is_swarm_manager(swarm)
     kind = state.target.kind if state else "unknown"
@@ -146,6 +164,10 @@ def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
         (skips.NEEDS_CAPABILITY, f"relies on Docker Engine behaviour (target kind: {kind})"),
         "image-index": None if config.getoption("--image-index") else (skips.NEEDS_CAPABILITY,
         "needs an image index the engine can reach (Docker Hub by default): pass --image-index"),
+        "containerd-image-store": None if store == "containerd" else
+        (skips.PRECONDITION, f"needs the containerd image store (this engine's: {store or 'unknown'})"),
+        "graphdriver-image-store": None if store == "graphdriver" else
+        (skips.PRECONDITION, f"needs the graphdriver image store (this engine's: {store or 'unknown'})"),
     }
     caps.update(dict.fromkeys(target_provides(state)))
     for need, why in target_lacks(state).items():

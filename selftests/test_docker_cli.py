@@ -21,6 +21,7 @@ SCRIPT = Path(__file__).resolve().parent / "data" / "docker_cli_script.yaml"
 REAL = os.environ.get("DAC_REAL_DOCKER_HOST")
 pytestmark = pytest.mark.skipif(not REAL or shutil.which("docker") is None,
                                 reason="needs the docker CLI and a real dockerd (DAC_REAL_DOCKER_HOST)")
+BIND_SOURCE = "/tmp/dac-cli-bind"
 IDS = re.compile(r"\b[0-9a-f]{64}\b|\b[0-9a-f]{12}\b")
 
 
@@ -43,8 +44,10 @@ def _cleanup(host: str) -> None:
     env = {**os.environ, "DOCKER_HOST": host}
     for command in ("docker rm -f dac-cli-1 dac-cli-2 dac-cli-3 dac-cli-logd dac-cli-health dac-cli-l1",
                     "docker network rm dac-cli-net", "docker volume rm dac-cli-vol dac-cli-vold",
-                    "docker rmi dac-cli-built"):
+                    "docker rmi dac-cli-built", "docker rm -f dac-cli-mnt",
+                    "docker image prune -af --filter label=dac-cli=1"):
         subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=60)
+    shutil.rmtree(BIND_SOURCE, ignore_errors=True)  # the script's bind mounts made it on the machine (dockerd)
 
 
 def test_the_cli_script_agrees_on_the_fake_and_on_dockerd(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ copy of the filesystem; COPY/ADD take files from the context; LABEL/CMD/ENV/... 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import io
 import json
 import posixpath
@@ -14,6 +15,7 @@ import re
 import shlex
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .cmdlang import CommandNotFound, Control, ProcessIO, Shell
@@ -125,14 +127,12 @@ class BuildError(Exception):
 def image_build(ctx: Ctx) -> Response:
     if ctx.q("version") == "2":
         raise ApiError(400, "BuildKit is not supported by the fake engine; use the classic builder (version=1)")
-    files: dict[str, tarfile.TarInfo] = {}
     context = FS()
     try:
         if ctx.req.body:
             context.extract(ctx.req.body)
     except ApiError:
         raise ApiError(500, "the build context is not a valid tar archive") from None
-    del files
     dockerfile_name = ctx.q("dockerfile") or "Dockerfile"
     entry = context.get(norm(dockerfile_name))
     if ctx.q("remote"):
@@ -143,19 +143,15 @@ def image_build(ctx: Ctx) -> Response:
         # The client left out what .dockerignore excludes; the daemon keeps .dockerignore itself out of the
         # image (dockerd 20.10 observed: `COPY . /ctx` has no .dockerignore)
         context.remove("/.dockerignore")
-    build_args: dict[str, str] = {}
     try:
-        raw_args = json.loads(ctx.q("buildargs") or "{}") or {}
+        build_args = json.loads(ctx.q("buildargs") or "{}") or {}
         labels = json.loads(ctx.q("labels") or "{}") or {}
     except ValueError as exc:
         raise ApiError(400, f"error reading build args or labels: {exc}") from None
-    for key, value in raw_args.items():
-        if value is not None:
-            build_args[key] = value
     tags = ctx.req.qlist("t")
     quiet = ctx.qbool("q")
-    target = ctx.q("target") or ""
-    instructions = parse_dockerfile(entry.data.decode(errors="replace"))
+    steps = _plan(parse_dockerfile(entry.data.decode(errors="replace")), ctx.q("target") or "", labels)
+    use_cache = not ctx.qbool("nocache")
     state = ctx.state
 
     def gen() -> Iterator[bytes]:
@@ -163,7 +159,7 @@ def image_build(ctx: Ctx) -> Response:
             if not quiet:
                 yield json_bytes({"stream": text})
         try:
-            image_id = yield from _run_build(ctx, instructions, build_args, labels, context, say, target)
+            image_id = yield from _run_build(ctx, steps, build_args, context, say, use_cache)
         except BuildError as exc:
             detail: dict[str, Any] = {"message": exc.message}
             if exc.code is not None:
@@ -171,6 +167,10 @@ def image_build(ctx: Ctx) -> Response:
             yield json_bytes({"errorDetail": detail, "error": exc.message})
             return
         yield json_bytes({"aux": {"ID": image_id}})
+        declared = {name for keyword, text in steps if keyword == "ARG" for name in [_arg_name(text)]}
+        unused = sorted(name for name in build_args if name not in declared and name not in PREDEFINED_ARGS)
+        if unused:
+            yield from say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
         if quiet:
             yield json_bytes({"stream": image_id + "\n"})
         else:
@@ -183,130 +183,242 @@ def image_build(ctx: Ctx) -> Response:
     return stream_response(gen())
 
 
-def _run_build(ctx: Ctx, instructions: list[tuple[str, str]], build_args: dict[str, str], labels: dict[str, str],
-               context: FS, say: Any, target: str) -> Iterator[bytes]:
+# moby builder/dockerfile/buildargs.go builtinAllowedBuildArgs: usable without an ARG, never reported unused
+PREDEFINED_ARGS = frozenset(f"{name}{suffix}" for name in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY",
+                                                            "ALL_PROXY") for suffix in ("", "_lower"))
+
+
+def _arg_name(text: str) -> str:
+    return text.partition("=")[0].strip()
+
+
+def _plan(instructions: list[tuple[str, str]], target: str, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """The steps the legacy builder runs: the stages up to `target` (moby builder/dockerfile/builder.go: an unknown
+    one is a bad parameter, before any output), then a LABEL step per label of the query."""
+    if target:
+        names = [words[2].lower() for keyword, text in instructions if keyword == "FROM"
+                 for words in [text.split()] if len(words) >= 3 and words[1].upper() == "AS"]
+        if target.lower() not in names:
+            raise ApiError(400, f"failed to reach build target {target} in Dockerfile")
+        stage = ""
+        for index, (keyword, text) in enumerate(instructions):
+            if keyword == "FROM":
+                if stage == target.lower():
+                    instructions = instructions[:index]
+                    break
+                words = text.split()
+                stage = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else ""
+    # moby 20.10 builder/dockerfile/builder.go buildLabelOptions: one LABEL command per label, sorted by key
+    return [*instructions, *(("LABEL", f"{key}={value}") for key, value in sorted(labels.items()))]
+
+
+@dataclass
+class _Stage:
+    """What the steps of one stage build on."""
+    config: dict[str, Any] = field(default_factory=dict)
+    fs: FS = field(default_factory=FS)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    diff_ids: list[str] = field(default_factory=list)
+    layers: list[bytes] = field(default_factory=list)
+    image_id: str = ""
+    name: str = ""
+    args: dict[str, str] = field(default_factory=dict)  # the ARGs in scope, with their values
+
+
+def _run_build(ctx: Ctx, steps: list[tuple[str, str]], build_args: dict[str, Any], context: FS,
+               say: Any, use_cache: bool) -> Iterator[bytes]:
     state = ctx.state
-    steps = [i for i in instructions if i[0] != "ARG" or True]
     total = len(steps)
     stages: dict[str, str] = {}
-    image = None
-    config: dict[str, Any] = {}
-    fs = FS()
-    history: list[dict[str, Any]] = []
-    diff_ids: list[str] = []
-    layers: list[bytes] = []
-    args = dict(build_args)
-    current_id = ""
-    stage_name = ""
+    meta_args: dict[str, str] = {}  # ARGs before the first FROM: they reach FROM lines (and a stage's bare ARG)
+    stage: _Stage | None = None
     for number, (keyword, raw_args) in enumerate(steps, 1):
-        text = _substitute(raw_args, args) if keyword not in ("RUN", "CMD", "ENTRYPOINT") else raw_args
+        scope = stage.args if stage and keyword != "FROM" else meta_args
+        text = _substitute(raw_args, scope) if keyword not in ("RUN", "CMD", "ENTRYPOINT") else raw_args
         yield from say(f"Step {number}/{total} : {keyword} {raw_args}")
         yield from say("\n")
         if keyword == "FROM":
-            if stage_name and stage_name == target:
-                break
-            words = text.split()
-            ref = words[0]
-            stage_name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else ""
-            if ref == "scratch":
-                config, fs, history, diff_ids, layers = {}, FS(), [], [], []
-                yield from say(" ---> \n")
-                continue
-            with state.lock:
-                image = state.images.images.get(stages.get(ref, "")) or state.images.find(ref)
-                if image is None:
-                    repo = normalize(ref).rsplit(":", 1)[0]
-                    raise BuildError(f"pull access denied for {repo}, repository does not exist or may require "
-                                     "'docker login': denied: requested access to the resource is denied")
-                meta = image.meta
-                config = json.loads(json.dumps(meta.get("config") or {}))
-                fs = image.fs.copy()
-                history = list(meta.get("history") or [])
-                diff_ids = list(meta.get("rootfs", {}).get("diff_ids") or [])
-                layers = list(image.layers)
-                current_id = image.id
-            yield from say(f" ---> {image.id[7:19]}\n")
+            if stage is not None and stage.image_id:
+                yield json_bytes({"aux": {"ID": stage.image_id}})  # each stage's result, as dockerd sends it
+            stage = yield from _from(state, text, stages, say)
             continue
         if keyword == "ARG":
-            name, _, default = text.partition("=")
-            args.setdefault(name.strip(), default.strip().strip('"'))
-            continue
-        created = now_ns()
-        before = fs.copy()
-        if keyword == "RUN":
-            argv = _json_or_shell(raw_args)
-            run_id = new_id()
-            yield from say(f" ---> Running in {run_id[:12]}\n")
-            output: list[bytes] = []
-            sink = output.append
-            env = {**{e.split("=", 1)[0]: e.split("=", 1)[1] for e in config.get("Env") or [] if "=" in e}, **args}
-            shell = Shell(ProcessIO(lambda fd, data, sink=sink: sink(data), None, Control(), fs, env,
-                                    config.get("WorkingDir") or "/", run_id[:12]))
-            try:
-                code = shell.run(argv)
-            except CommandNotFound as exc:
-                raise BuildError(f"failed to run {argv}: exec: \"{exc}\": executable file not found in $PATH",
-                                 127) from None
-            if output:
-                yield from say(b"".join(output).decode(errors="replace"))
-            if code != 0:
-                shown = " ".join(argv) if raw_args.startswith("[") else f"/bin/sh -c {raw_args}"
-                raise BuildError(f"The command '{shown}' returned a non-zero code: {code}", code)
-            yield from say(f"Removing intermediate container {run_id[:12]}\n")
-        elif keyword in ("COPY", "ADD"):
-            parts = [p for p in shlex.split(text) if not p.startswith("--chown") and not p.startswith("--chmod")]
-            source_fs = context
-            if parts and parts[0].startswith("--from="):
-                ref = parts.pop(0).split("=", 1)[1]
-                with state.lock:
-                    src_image = state.images.images.get(stages.get(ref, "")) or state.images.find(ref)
-                if src_image is None:
-                    raise BuildError(f"invalid from flag value {ref}: not found")
-                source_fs = src_image.fs
-            if len(parts) < 2:
-                raise BuildError(f"{keyword} requires at least two arguments")
-            *sources, dest = parts
-            dest_abs = norm(dest, config.get("WorkingDir") or "/")
-            for source in sources:
-                _copy(source_fs, source, fs, dest_abs, dest.endswith("/") or len(sources) > 1)
-        elif not apply_instruction(config, keyword, text, args):
-            raise BuildError(f"Unknown instruction: {keyword}")
-        layer = layer_diff(fs, before) if keyword in ("RUN", "COPY", "ADD") else b""
-        entry: dict[str, Any] = {"created": rfc3339(created), "created_by": _created_by(keyword, raw_args)}
-        if layer:
-            diff_ids.append(sha(layer))
-            layers.append(layer)
-        else:
-            entry["empty_layer"] = True
-        history.append(entry)
-        # The step's container: the image config with the step as its command (the legacy builder's
-        # ContainerConfig, as dockerd 20.10 answers it for a built image)
-        step = {**config, "Cmd": ["/bin/sh", "-c", entry["created_by"].removeprefix("/bin/sh -c ")],
-                "Env": config.get("Env") or [], "Labels": config.get("Labels") or {}}
-        blob = make_config_blob(dict(config), list(history), list(diff_ids), created, container_config=step)
-        with state.lock:
-            new = state.images.add(blob, list(layers), fs.copy(), parent=current_id)
-        current_id = new.id
-        if stage_name:
-            stages[stage_name] = current_id
-        yield from say(f" ---> {new.id[7:19]}\n")
-    if labels:
-        config["Labels"] = {**(config.get("Labels") or {}), **labels}
-        history.append({"created": rfc3339(now_ns()), "created_by": "LABEL " + " ".join(
-            f"{k}={v}" for k, v in labels.items()), "empty_layer": True})
-        step = {**config, "Cmd": ["/bin/sh", "-c", "#(nop) ", history[-1]["created_by"]],
-                "Env": config.get("Env") or [], "Labels": config["Labels"]}
-        blob = make_config_blob(dict(config), list(history), list(diff_ids), now_ns(), container_config=step)
-        with state.lock:
-            current_id = state.images.add(blob, list(layers), fs.copy(), parent=current_id).id
-    if not current_id:
+            name, has_default, default = text.partition("=")
+            name = name.strip()
+            value = build_args.get(name) if build_args.get(name) is not None else \
+                (default.strip().strip('"') if has_default else meta_args.get(name))
+            if stage is None:
+                if value is not None:
+                    meta_args[name] = value
+                continue
+            if value is not None:
+                stage.args[name] = value
+        if stage is None:
+            raise BuildError("Please provide a source image with `from` prior to commit")
+        yield from _step(ctx, stage, keyword, raw_args, text, context, stages, say, use_cache)
+    if stage is None or not stage.image_id:
         raise BuildError("No image was generated. Is your Dockerfile empty?")
-    return current_id
+    return stage.image_id
 
 
-def _created_by(keyword: str, args: str) -> str:
+def _from(state: Any, text: str, stages: dict[str, str], say: Any) -> Iterator[bytes]:
+    words = text.split()
+    ref = words[0]
+    new = _Stage(name=words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else "")
+    if ref == "scratch":
+        yield from say(" ---> \n")
+        return new
+    with state.lock:
+        image = state.images.images.get(stages.get(ref.lower(), "")) or state.images.find(ref)
+        if image is None:
+            repo = normalize(ref).rsplit(":", 1)[0]
+            raise BuildError(f"pull access denied for {repo}, repository does not exist or may require "
+                             "'docker login': denied: requested access to the resource is denied")
+        meta = image.meta
+        new.config = json.loads(json.dumps(meta.get("config") or {}))
+        new.fs = image.fs.copy()
+        new.history = list(meta.get("history") or [])
+        new.diff_ids = list(meta.get("rootfs", {}).get("diff_ids") or [])
+        new.layers = list(image.layers)
+        new.image_id = image.id
+    if new.name:
+        stages[new.name] = image.id
+    yield from say(f" ---> {image.id[7:19]}\n")
+    return new
+
+
+def _run_env(stage: _Stage) -> dict[str, str]:
+    return {e.split("=", 1)[0]: e.split("=", 1)[1] for e in stage.config.get("Env") or [] if "=" in e}
+
+
+def _step(ctx: Ctx, stage: _Stage, keyword: str, raw_args: str, text: str, context: FS, stages: dict[str, str],
+          say: Any, use_cache: bool) -> Iterator[bytes]:
+    """One instruction after FROM: its image is the next step's parent (the cached one when the parent already has
+    a child made the same way, as the legacy builder's cache finds it)."""
+    state = ctx.state
+    env = _run_env(stage)
+    # moby builder/dockerfile/dispatchers.go dispatchRun: the build args in scope (not shadowed by ENV) prefix
+    # the command in the history as "|<n> K=V ..."
+    run_args = {k: v for k, v in sorted(stage.args.items()) if k not in env}
+    created_by = _created_by(keyword, raw_args, run_args)
+    fs = stage.fs.copy()
+    if keyword in ("COPY", "ADD"):  # the files go in first: the history names them by a hash of their content
+        created_by = _copy_step(state, stage, keyword, text, context, stages, fs)
+    cached = _cached(state, stage.image_id, created_by) if use_cache else None
+    if cached is not None:
+        yield from say(" ---> Using cache\n")
+        _adopt(stage, cached)
+        yield from say(f" ---> {cached.id[7:19]}\n")
+        return
+    created = now_ns()
+    if keyword not in ("COPY", "ADD"):
+        run_id = new_id()
+        yield from say(f" ---> Running in {run_id[:12]}\n")
+        if keyword == "RUN":
+            yield from _run(stage, raw_args, {**env, **stage.args}, fs, run_id, say)
+        elif keyword != "ARG" and not apply_instruction(stage.config, keyword, text, stage.args):
+            raise BuildError(f"Unknown instruction: {keyword}")
+        yield from say(f"Removing intermediate container {run_id[:12]}\n")
+    layer = layer_diff(fs, stage.fs) if keyword in ("RUN", "COPY", "ADD") else b""
+    entry: dict[str, Any] = {"created": rfc3339(created), "created_by": created_by}
+    if layer:
+        stage.diff_ids.append(sha(layer))
+        stage.layers.append(layer)
+    else:
+        entry["empty_layer"] = True
+    stage.history.append(entry)
+    # The step's container: the image config with the step as its command (the legacy builder's
+    # ContainerConfig, as dockerd 20.10 answers it for a built image)
+    cmd = ["/bin/sh", "-c", created_by.removeprefix("/bin/sh -c ")]
+    if keyword == "RUN" and run_args:
+        cmd = [f"|{len(run_args)}", *(f"{k}={v}" for k, v in run_args.items()), "/bin/sh", "-c", raw_args]
+    step = {**stage.config, "Cmd": cmd,
+            "Env": stage.config.get("Env") or [], "Labels": stage.config.get("Labels") or {}}
+    blob = make_config_blob(dict(stage.config), list(stage.history), list(stage.diff_ids), created,
+                            container_config=step)
+    with state.lock:
+        new = state.images.add(blob, list(stage.layers), fs.copy(), parent=stage.image_id)
+    stage.fs, stage.image_id = fs, new.id
+    if stage.name:
+        stages[stage.name] = new.id
+    yield from say(f" ---> {new.id[7:19]}\n")
+
+
+def _cached(state: Any, parent: str, created_by: str) -> Any:
+    """A child of `parent` built by the same instruction (moby's legacy cache compares the step's config)."""
+    if not parent:
+        return None
+    with state.lock:
+        for image in state.images.images.values():
+            history = image.meta.get("history") or []
+            if image.parent == parent and history and history[-1].get("created_by") == created_by:
+                return image
+    return None
+
+
+def _adopt(stage: _Stage, image: Any) -> None:
+    meta = image.meta
+    stage.config = json.loads(json.dumps(meta.get("config") or {}))
+    stage.fs = image.fs.copy()
+    stage.history = list(meta.get("history") or [])
+    stage.diff_ids = list(meta.get("rootfs", {}).get("diff_ids") or [])
+    stage.layers = list(image.layers)
+    stage.image_id = image.id
+
+
+def _run(stage: _Stage, raw_args: str, env: dict[str, str], fs: FS, run_id: str, say: Any) -> Iterator[bytes]:
+    argv = _json_or_shell(raw_args)
+    output: list[tuple[int, bytes]] = []
+    shell = Shell(ProcessIO(lambda fd, data: output.append((fd, data)), None, Control(), fs, env,
+                            stage.config.get("WorkingDir") or "/", run_id[:12]))
+    try:
+        code = shell.run(argv)
+    except CommandNotFound as exc:
+        raise BuildError(f"failed to run {argv}: exec: \"{exc}\": executable file not found in $PATH",
+                         127) from None
+    for fd, data in output:
+        # moby pkg/streamformatter NewStderrWriter: a step's stderr is sent in ANSI red
+        text = data.decode(errors="replace")
+        yield from say(f"\x1b[91m{text}\x1b[0m" if fd == 2 else text)
+    if code != 0:
+        shown = " ".join(argv) if raw_args.startswith("[") else f"/bin/sh -c {raw_args}"
+        raise BuildError(f"The command '{shown}' returned a non-zero code: {code}", code)
+
+
+def _copy_step(state: Any, stage: _Stage, keyword: str, text: str, context: FS, stages: dict[str, str],
+               fs: FS) -> str:
+    """Copy into `fs`; the history line.  The legacy builder names what it copied by a hash of
+    its content: "COPY file:<hash> in <dest> " (dir: for one folder, multi: for several sources)."""
+    parts = [p for p in shlex.split(text) if not p.startswith("--chown") and not p.startswith("--chmod")]
+    source_fs = context
+    if parts and parts[0].startswith("--from="):
+        ref = parts.pop(0).split("=", 1)[1]
+        with state.lock:
+            src_image = state.images.images.get(stages.get(ref.lower(), "")) or state.images.find(ref)
+        if src_image is None:
+            raise BuildError(f"invalid from flag value {ref}: not found")
+        source_fs = src_image.fs
+    if len(parts) < 2:
+        raise BuildError(f"{keyword} requires at least two arguments")
+    *sources, dest = parts
+    dest_abs = norm(dest, stage.config.get("WorkingDir") or "/")
+    digest = hashlib.sha256()
+    for source in sources:
+        _copy(source_fs, source, fs, dest_abs, dest.endswith("/") or len(sources) > 1)
+        base = norm(source)
+        for path in source_fs.walk(source_fs.resolve(base)) if source_fs.exists(base) else ():
+            item = source_fs.entries[path]
+            digest.update(path.encode() + b"\0" + item.data)
+    kind = "multi" if len(sources) > 1 else ("dir" if source_fs.is_dir(norm(sources[0])) else "file")
+    return f"/bin/sh -c #(nop) {keyword} {kind}:{digest.hexdigest()} in {dest} "
+
+
+def _created_by(keyword: str, args: str, run_args: dict[str, str]) -> str:
     if keyword == "RUN":
-        return f"/bin/sh -c {args}"
+        prefix = f"|{len(run_args)} " + " ".join(f"{k}={v}" for k, v in run_args.items()) + " " if run_args else ""
+        return f"{prefix}/bin/sh -c {args}"
+    if keyword in ("CMD", "ENTRYPOINT"):  # the legacy builder writes the command as Go's %q of its words
+        return f"/bin/sh -c #(nop)  {keyword} [" + " ".join(json.dumps(w) for w in _json_or_shell(args)) + "]"
     return f"/bin/sh -c #(nop)  {keyword} {args}"
 
 

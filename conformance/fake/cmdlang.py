@@ -168,6 +168,9 @@ class Shell:
                     if not self.io.fs.is_dir(parent):  # sh opens the file first: the command never runs
                         write(2, f"sh: can't create {target}: nonexistent directory\n".encode())
                         return 1
+                    if self.io.fs.read_only(norm(target, self.cwd)):
+                        write(2, f"sh: can't create {target}: Read-only file system\n".encode())
+                        return 1
                     sink = BytesSink()
                     files.append((target, kind == ">>", sink))
                     routes[fd] = 100 + len(files) - 1

@@ -5,6 +5,7 @@ signals, stop, removal.  Handlers live in containers.py."""
 from __future__ import annotations
 
 import itertools
+import posixpath
 import random
 import re
 import threading
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import network_model as netmod
 from . import volumes as volmod
 from .cmdlang import CommandNotFound, Control, Pipe, ProcessIO, Shell, parse_signal
-from .fs import FS
+from .fs import FS, norm
 from .util import now_ns, rfc3339
 from .wire import ApiError
 
@@ -61,6 +62,8 @@ class Container:
     argv: list[str]
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     mounts: list[dict[str, Any]] = field(default_factory=list)
+    # network name -> the MAC address asked for (Config.MacAddress, or an endpoint's MacAddress from 1.44)
+    mac_addresses: dict[str, str] = field(default_factory=dict)
     status: str = "created"
     pid: int = 0
     exit_code: int = 0
@@ -287,22 +290,54 @@ def _write_hosts(state: State, container: Container) -> None:
 
 def _mount_volumes(state: State, container: Container) -> None:
     """A volume's files appear at its destination (a new, empty volume first takes what the image has there,
-    as the Engine copies it up).  The fake keeps one copy per container: what the container wrote goes back
-    to the volume when it stops (`_unmount_volumes`), so the next container sees it."""
+    as the Engine copies it up), a bind mount's the fake host's (`state.host_fs`; a missing Binds source is
+    made, as the Engine makes it).  The fake keeps one copy per container: what the container wrote goes back
+    when it stops (`_unmount_volumes`), so the next container sees it.  Read-only mounts and a read-only root
+    file system refuse the processes' writes (`FS.mount_points`)."""
+    container.fs.mount_points = {"/": not container.host_config.get("ReadonlyRootfs")}
+    for dest, options in (container.host_config.get("Tmpfs") or {}).items():  # an empty file system of its own
+        container.fs.mount_points[norm(dest)] = "ro" not in str(options).split(",")
+        container.fs.graft(dest, FS())
     for mount in container.mounts:
+        dest = mount["Destination"]
+        container.fs.mount_points[dest] = bool(mount.get("RW", True))
+        if mount.get("Type") == "tmpfs":
+            container.fs.graft(dest, FS())
+            continue
+        if mount.get("Type") == "bind":
+            source = state.host_fs.get(mount["Source"])
+            if source is None:
+                state.host_fs.mkdir(mount["Source"])
+            if source is not None and source.kind != "dir":
+                container.fs.mkdir(posixpath.dirname(dest))
+                container.fs.entries[norm(dest)] = source
+            else:
+                container.fs.graft(dest, state.host_fs.subtree(mount["Source"]))
+            continue
         volume = state.volumes.get(mount.get("Name") or "") if mount.get("Type") == "volume" else None
         if volume is None:
             continue
         if len(volume.data.entries) <= 1:
-            volume.data = container.fs.subtree(mount["Destination"])
-        container.fs.graft(mount["Destination"], volume.data.copy())
+            volume.data = container.fs.subtree(dest)
+        container.fs.graft(dest, volume.data.copy())
 
 
 def _unmount_volumes(state: State, container: Container) -> None:
     for mount in container.mounts:
+        if not mount.get("RW", True):
+            continue
+        dest = mount["Destination"]
+        if mount.get("Type") == "bind":
+            source = state.host_fs.get(mount["Source"])
+            written = container.fs.get(dest)
+            if source is not None and source.kind != "dir" and written is not None:
+                state.host_fs.entries[state.host_fs.resolve(mount["Source"])] = written
+            elif source is not None:
+                state.host_fs.graft(mount["Source"], container.fs.subtree(dest))
+            continue
         volume = state.volumes.get(mount.get("Name") or "") if mount.get("Type") == "volume" else None
-        if volume is not None and mount.get("RW", True):
-            volume.data = container.fs.subtree(mount["Destination"])
+        if volume is not None:
+            volume.data = container.fs.subtree(dest)
 
 
 def _run_main(state: State, container: Container, control: Control, stdin: Pipe | None, env: dict[str, str]) -> None:
@@ -415,6 +450,9 @@ def path_container(ctx: Ctx) -> Container:
 
 
 # --- create ----------------------------------------------------------------------------------
+PROPAGATIONS = ("shared", "rshared", "slave", "rslave", "private", "rprivate")
+
+
 def mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], image_config: dict[str, Any],
                 container_id: str) -> list[dict[str, Any]]:
     mounts: list[dict[str, Any]] = []
@@ -427,8 +465,9 @@ def mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], image
         mode = parts[2] if len(parts) > 2 else ""
         rw = "ro" not in mode.split(",")
         if source.startswith("/"):
-            mounts.append({"Type": "bind", "Source": source, "Destination": dest, "Mode": mode, "RW": rw,
-                           "Propagation": "rprivate"})
+            propagation = next((m for m in mode.split(",") if m in PROPAGATIONS), "rprivate")
+            mounts.append({"Type": "bind", "Source": norm(source), "Destination": dest, "Mode": mode, "RW": rw,
+                           "Propagation": propagation})
         else:
             volmod.ensure(state, source)
             mounts.append({"Type": "volume", "Name": source, "Source": f"/var/lib/docker/volumes/{source}/_data",
@@ -443,9 +482,17 @@ def mounts_for(state: State, config: dict[str, Any], host: dict[str, Any], image
             mounts.append({"Type": "volume", "Name": volume.name, "Source":
                            f"/var/lib/docker/volumes/{volume.name}/_data", "Destination": dest, "Driver": "local",
                            "Mode": "z", "RW": not mount.get("ReadOnly"), "Propagation": ""})
+        elif kind == "bind":
+            source = norm(mount.get("Source") or "/")
+            if not state.host_fs.exists(source):
+                # moby volume/mounts/linux_parser.go validateMountConfig (ContainerCreate, a bad parameter)
+                raise ApiError(400, f'invalid mount config for type "bind": bind source path does not exist: {source}')
+            propagation = (mount.get("BindOptions") or {}).get("Propagation") or "rprivate"
+            mounts.append({"Type": "bind", "Source": source, "Destination": dest, "Mode": "",
+                           "RW": not mount.get("ReadOnly"), "Propagation": propagation})
         else:
             mounts.append({"Type": kind, "Source": mount.get("Source", ""), "Destination": dest, "Mode": "",
-                           "RW": not mount.get("ReadOnly"), "Propagation": "rprivate" if kind == "bind" else ""})
+                           "RW": not mount.get("ReadOnly"), "Propagation": ""})
         taken.add(dest)
     for dest in list(image_config.get("Volumes") or {}) + list(config.get("Volumes") or {}):
         if dest in taken:

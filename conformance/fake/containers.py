@@ -159,8 +159,13 @@ def container_create(ctx: Ctx) -> Response:
             net = netmod.find(state, net_name)
             if net is None:
                 raise ApiError(404, f"network {net_name} not found")
-            container.networks[net.name] = netmod.endpoint_settings(
-                net, endpoints.get(mode) or endpoints.get(net_name) or endpoints.get(net.name), ctx.version)
+            primary = endpoints.get(mode) or endpoints.get(net_name) or endpoints.get(net.name)
+            container.networks[net.name] = netmod.endpoint_settings(net, primary, ctx.version)
+            # Config.MacAddress is the address on the NetworkMode network (moby daemon/network.go
+            # buildCreateEndpointOptions); from 1.44 an endpoint's own MacAddress says it per network
+            mac = ((primary or {}).get("MacAddress") if ctx.version >= (1, 44) else "") or config.get("MacAddress")
+            if mac:
+                container.mac_addresses[net.name] = str(mac)
         for extra_name, extra_cfg in endpoints.items():
             if extra_name in (net_name, mode) or extra_name in container.networks:
                 continue
@@ -168,6 +173,8 @@ def container_create(ctx: Ctx) -> Response:
             if extra is None:
                 raise ApiError(404, f"network {extra_name} not found")
             container.networks[extra.name] = netmod.endpoint_settings(extra, extra_cfg, ctx.version)
+            if ctx.version >= (1, 44) and (extra_cfg or {}).get("MacAddress"):
+                container.mac_addresses[extra.name] = str(extra_cfg["MacAddress"])
         if config["OpenStdin"]:
             container.stdin = Pipe()
         state.containers[cid] = container

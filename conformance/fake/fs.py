@@ -80,6 +80,19 @@ class FS:
     def __init__(self, entries: dict[str, Entry] | None = None) -> None:
         self.entries: dict[str, Entry] = entries if entries is not None else {"/": Entry("dir", 0o755)}
         self.lock = threading.RLock()
+        # A container's mount points: path -> writable ("/" is the root file system).  Processes' writes are
+        # checked against the innermost one (the shell's builtins and redirections ask `read_only`); the engine's
+        # own writes (/etc/hosts at start) are not.  A copy (an image, a commit) has none.
+        self.mount_points: dict[str, bool] = {}
+
+    def read_only(self, path: str) -> bool:
+        """Whether a process's write at `path` hits a read-only mount (the innermost mount point decides)."""
+        if not self.mount_points:
+            return False
+        path = self.resolve(path, follow_last=False)
+        best = max((m for m in self.mount_points if m == "/" or path == m or path.startswith(m + "/")),
+                   key=len, default="/")
+        return not self.mount_points.get(best, True)
 
     @_locked
     def copy(self) -> FS:

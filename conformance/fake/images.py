@@ -536,9 +536,18 @@ def distribution_inspect(ctx: Ctx) -> Response:
 
 
 def image_attestations(ctx: Ctx) -> Response:
+    for value in ctx.req.qlist("platform"):  # parsed before the image is looked up, as the router does
+        try:
+            platform = json.loads(value)
+        except ValueError as exc:
+            raise ApiError(400, f"failed to parse platform: {exc}") from None
+        if not isinstance(platform, dict):
+            raise ApiError(400, "failed to parse platform: not a JSON object")
     with ctx.state.lock:
         ctx.state.images.get(ctx.params["name"])
-    return json_response([])
+    # The fake's store is the legacy graphdriver one (overlay2, as /info says): it keeps no image index
+    raise ApiError(501, "attestations are not supported by the graphdriver image store; enable the containerd "
+                        "image store")
 
 
 def new_build_id() -> str:

@@ -128,6 +128,7 @@ def attach_running(state: State, container: Container) -> None:
             ip = requested
         index = int(ipaddress.ip_address(ip)) & 0xFFFFFFFF if ip else 0
         mac = "02:42:" + ":".join(f"{(index >> s) & 0xFF:02x}" for s in (24, 16, 8, 0)) if ip else ""
+        mac = container.mac_addresses.get(net.name) or mac
         settings.update({"IPAddress": ip, "IPPrefixLen": prefix, "Gateway": gateway, "MacAddress": mac})
         if settings.get("DNSNames", 0) is not None or "DNSNames" in settings:
             if net.name != "bridge":

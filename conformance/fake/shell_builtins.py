@@ -187,18 +187,30 @@ def _text(text: Callable[[Shell, list[str]], str]) -> Builtin:
 
 
 def _touch(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    status = 0
     for name in argv[1:]:
-        if not name.startswith("-"):
-            shell.io.fs.touch(norm(name, shell.cwd))
-    return 0
+        if name.startswith("-"):
+            continue
+        if shell.io.fs.read_only(norm(name, shell.cwd)):
+            write(2, f"touch: {name}: Read-only file system\n".encode())
+            status = 1
+            continue
+        shell.io.fs.touch(norm(name, shell.cwd))
+    return status
 
 
 def _mkdir(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
     parents = "-p" in argv
+    status = 0
     for name in argv[1:]:
-        if not name.startswith("-"):
-            shell.io.fs.mkdir(norm(name, shell.cwd), parents=parents)
-    return 0
+        if name.startswith("-"):
+            continue
+        if shell.io.fs.read_only(norm(name, shell.cwd)):
+            write(2, f"mkdir: can't create directory '{name}': Read-only file system\n".encode())
+            status = 1
+            continue
+        shell.io.fs.mkdir(norm(name, shell.cwd), parents=parents)
+    return status
 
 
 def _rm(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
@@ -206,6 +218,10 @@ def _rm(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdi
     status = 0
     for name in argv[1:]:
         if name.startswith("-"):
+            continue
+        if shell.io.fs.exists(norm(name, shell.cwd)) and shell.io.fs.read_only(norm(name, shell.cwd)):
+            write(2, f"rm: can't remove '{name}': Read-only file system\n".encode())
+            status = 1
             continue
         try:
             shell.io.fs.remove(norm(name, shell.cwd), recursive="r" in flags or "R" in flags)
@@ -355,6 +371,9 @@ def _cp_mv(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], s
         return 1
     if fs.is_dir(dest):
         dest = posixpath.join(dest, posixpath.basename(src))
+    if fs.read_only(dest):
+        write(2, f"{argv[0]}: can't create '{args[1]}': Read-only file system\n".encode())
+        return 1
     if argv[0].endswith("ln"):
         fs.entries[fs.resolve(posixpath.dirname(dest)) + "/" + posixpath.basename(dest)] = Entry(
             "symlink", 0o777, time.time(), linkname=args[0]) if "-s" in argv else entry

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .container_model import shutdown_all
 from .events import EventLog
+from .fs import FS
 from .image_store import ImageStore
 from .network_model import seed_networks
 from .swarm_model import SwarmState
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from .execs import Exec
     from .network_model import Network
     from .volumes import Volume
+
+
+HOST_DIRS = ("/etc", "/home", "/mnt", "/opt", "/root", "/run", "/srv", "/tmp", "/usr/local", "/var/lib", "/var/log")
 
 
 class State:
@@ -38,6 +42,10 @@ class State:
         self.images: ImageStore = ImageStore(self, engine.registry)
         self.networks: dict[str, Network] = {}
         self.volumes: dict[str, Volume] = {}
+        # The host's directories as bind mounts see them: the fake's own tree, never the real host's files
+        self.host_fs = FS()
+        for path in HOST_DIRS:
+            self.host_fs.mkdir(path)
         self.execs: dict[str, Exec] = {}
         self.events = EventLog(self.cond)
         self.swarm: SwarmState = SwarmState(self)

@@ -32,6 +32,7 @@ The documents:
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -155,6 +156,18 @@ def _finish_wait(conn: Conn, raw: Any) -> dict[str, Any]:
 
 # --- the lifecycle ----------------------------------------------------------------------------
 
+def _mac_request(run: PromiseRun, data: dict[str, Any]) -> dict[str, Any]:
+    """The MAC address the lifecycle asks for on bridge: the container-wide Config.MacAddress below 1.44, the
+    endpoint's MacAddress from 1.44 (the spec deprecates the first there and drops it at 1.52).  One per API
+    version and worker, locally administered (02:...), so that lifecycles running side by side never share one."""
+    major, minor = parse(run.version)
+    worker = int(re.sub(r"\D", "", os.environ.get("PYTEST_XDIST_WORKER", "")) or 0)
+    mac = data["life"]["mac"] = f"02:42:ac:dd:{minor % 256:02x}:{worker % 256:02x}"
+    if (major, minor) < (1, 44):
+        return {"MacAddress": mac}
+    return {"NetworkingConfig": {"EndpointsConfig": {"bridge": {"MacAddress": mac}}}}
+
+
 def _lifecycle(run: PromiseRun) -> dict[str, Any]:
     """create, start, pause, unpause, stop, restart, kill (two waits open), remove one container; then an
     AutoRemove decoy (label value <marker>-decoy, made before the window) runs `exit 3` under a
@@ -203,7 +216,7 @@ def _lifecycle(run: PromiseRun) -> dict[str, Any]:
             labels={**state.label, LIFE_LABEL: f"{marker}-decoy"},
             host_config=sdk.create_host_config(auto_remove=True))["Id"]
         body = {"Image": state.image, "Cmd": KEEP_ALIVE, "Labels": {**state.label, LIFE_LABEL: marker},
-                **({"Env": env} if env else {})}
+                "HostConfig": {"NetworkMode": "bridge"}, **({"Env": env} if env else {}), **_mac_request(run, data)}
         docs["create"] = step("create", "ContainerCreate", query={"name": marker}, json_body=body, expect=(201,))
         cid = data["life"]["id"] = docs["create"].get("Id", "")
         inspect("created")
