@@ -141,6 +141,35 @@ def running_container(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
+def ambiguous_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A one-digit id prefix that two of this test's containers (created, never started) share and that names no
+    container: at most 17 are made (16 hex digits), all removed afterwards."""
+    state = _state(request)
+    sdk = state.sdk
+    made: list[str] = []
+    try:
+        firsts: set[str] = set()
+        prefix = ""
+        while not prefix and len(made) < 17:
+            cid = str(sdk.create_container(state.image, command=["true"], labels=state.label,
+                                           name=unique_name(state, "amb"),
+                                           environment=state.placement.env() or None)["Id"])
+            made.append(cid)
+            prefix = cid[0] if cid[0] in firsts else ""
+            firsts.add(cid[0])
+        try:
+            named = sdk.inspect_container(prefix)  # a name wins over an id prefix: then the request would hit it
+        except docker.errors.APIError:
+            named = None
+        if named is not None:
+            skips.skip(skips.PRECONDITION, f"a container is named {prefix!r}: no ambiguous one-digit prefix to ask for")
+        yield prefix
+    finally:
+        for cid in made:
+            _quietly(sdk.remove_container, cid, force=True)
+
+
+@pytest.fixture
 def exited_container(request: pytest.FixtureRequest) -> Iterator[str]:
     """Ran `echo out; echo err >&2; exit 3` to its end."""
     yield from _make_container(request, ["sh", "-c", "echo out; echo err >&2; exit 3"], start=True, wait=True)

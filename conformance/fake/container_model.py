@@ -119,6 +119,9 @@ def find_container(state: State, ref: str) -> Container | None:
 def get_container(state: State, ref: str) -> Container:
     container = find_container(state, ref)
     if container is None:
+        if ref and sum(c.id.startswith(ref) for c in state.containers.values()) > 1:
+            # moby daemon/container/view.go GetByPrefix: errdefs.InvalidParameter
+            raise ApiError(400, f"multiple IDs found with provided prefix: {ref}")
         raise ApiError(404, f"No such container: {ref}")
     return container
 

@@ -146,8 +146,10 @@ def network_connect(ctx: Ctx) -> Response:
         net = get(state, ctx.params["id"])
         container = get_container(state, body.get("Container") or "")
         if net.name in container.networks:
-            raise ApiError(403, f"endpoint with name {container.name.lstrip('/')} already exists in network "
-                                f"{net.name}")
+            if container.running:  # its endpoint exists: libnetwork refuses a second one (ForbiddenErrorf)
+                raise ApiError(403, f"endpoint with name {container.name.lstrip('/')} already exists in network "
+                                    f"{net.name}")
+            return empty(200)  # moby updateNetworkSettings: "Avoid duplicate config", nothing changes
         if net.driver in ("host", "null") or any(n in ("host", "none") for n in container.networks):
             raise ApiError(400, "container cannot be disconnected from host network or connected to host network")
         container.networks[net.name] = endpoint_settings(net, body.get("EndpointConfig"), ctx.version)
@@ -174,7 +176,10 @@ def network_disconnect(ctx: Ctx) -> Response:
         container = get_container(state, body.get("Container") or "")
         force = bool(body.get("Force"))
         if net.name not in container.networks and not (force and container.id in net.endpoints):
-            raise ApiError(403, f"container {container.id} is not connected to network {net.name}")
+            # Plain errors in moby daemon/container_operations.go (no errdefs class: 500), worded apart for a
+            # running container (disconnectFromNetwork) and a stopped one (DisconnectFromNetwork)
+            where = "network" if container.running else "the network"
+            raise ApiError(500, f"container {container.id} is not connected to {where} {net.name}")
         # Promise faults (promise_faults/networks.py): one side of the disconnect not done; Force still is.
         if force or not ctx.fault(KEEPS_SETTINGS):
             container.networks.pop(net.name, None)

@@ -7,6 +7,7 @@ import base64
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from . import network_model as netmod
 from .routing import Route, route
 from .streams import encode, stream_content_type
 from .swarm_model import (
@@ -27,6 +28,7 @@ from .wire import ApiError, Response, empty, json_response, stream_response
 
 if TYPE_CHECKING:
     from .engine import Ctx
+    from .state import State
 
 
 # --- services and tasks ----------------------------------------------------------------------
@@ -86,11 +88,23 @@ def _check_task_template(spec: dict[str, Any]) -> None:
         raise ApiError(400, "rpc error: code = InvalidArgument desc = ContainerSpec: image reference must be provided")
 
 
+def _check_networks(state: State, spec: dict[str, Any]) -> None:
+    """moby daemon/cluster/networks.go populateNetworkID, before swarmkit sees the spec: a node-local network
+    (not a predefined one, which has a swarm twin) is not allowed for a service (notAllowedError: 403)."""
+    attachments = [*((spec.get("TaskTemplate") or {}).get("Networks") or []), *(spec.get("Networks") or [])]
+    for attachment in attachments:
+        net = netmod.find(state, str(attachment.get("Target") or ""))
+        if net is not None and net.scope == "local" and not net.predefined:
+            raise ApiError(403, f"The network {net.name} cannot be used with services. Only networks scoped to the "
+                                "swarm can be used, such as those created with the overlay driver.")
+
+
 def service_create(ctx: Ctx) -> Response:
     body = ctx.body({}) or {}
     state = ctx.state
     with state.lock:
         swarm = require_manager(ctx)
+        _check_networks(state, body)
         name = body.get("Name") or sid()[:10]
         if any(s.spec.get("Name") == name for s in swarm.services.values()):
             raise ApiError(409, f"rpc error: code = AlreadyExists desc = name conflicts with an existing object: "
