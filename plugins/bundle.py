@@ -18,6 +18,8 @@ CORE = [
     "plugins.safety",  # before the modules that import it (else pytest warns it cannot rewrite it)
     "plugins.calls",
     "plugins.fixtures",
+    "plugins.fixtures_cluster",
+    "plugins.fixtures_plugins",
     "plugins.reporting",
     "plugins.allure_labels",
     "plugins.target_profile",

@@ -8,9 +8,7 @@ Scenario files name these fixtures in `needs:` and use them as "{fixture}" place
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +20,6 @@ import requests
 
 from conformance import skips
 from conformance.cleanup import RUN_LABEL, Selector, release_network, remove_labelled
-from conformance.scenarios import tar_bytes
 from plugins.safety import registries, skip_reason
 from plugins.session import WORKER_LABEL, SuiteState, get_state
 
@@ -457,50 +454,6 @@ def swarm_config(request: pytest.FixtureRequest) -> Iterator[ObjectRef]:
 @pytest.fixture
 def swarm_config_spec(request: pytest.FixtureRequest, swarm_config: ObjectRef) -> dict[str, Any]:
     return _version_and_spec(_state(request).sdk.inspect_config(swarm_config))
-
-
-# --- plugins (installing one is an engine-wide change: scenarios require global-changes) ----------------
-
-PLUGIN_CONFIG = {
-    "Description": "docker-api-conformance test plugin (never enabled)",
-    "Documentation": "https://example.invalid/docker-api-conformance",
-    "Interface": {"Types": ["docker.volumedriver/1.0"], "Socket": "dac.sock"},
-    "Entrypoint": ["/bin/sh", "-c", "sleep 600"],
-    "Network": {"Type": "host"},
-    "Env": [{"Name": "DAC_SETTING", "Description": "settable", "Settable": ["value"], "Value": "a"}],
-}
-
-
-@pytest.fixture
-def plugin(request: pytest.FixtureRequest) -> Iterator[str]:
-    """An installed, disabled plugin named dac-<run>-<worker>-plugin-N:latest (rootfs: an empty folder)."""
-    _requires(request, "global-changes")
-    yield from _installed_plugin(_state(request), f"{unique_name(_state(request), 'plugin')}:latest")
-
-
-@pytest.fixture
-def registry_plugin(request: pytest.FixtureRequest, registry: str) -> Iterator[str]:
-    """A plugin as `plugin`, named for the open registry: HOST:PORT/dac-<run>-<worker>-plugin-N:latest."""
-    _requires(request, "global-changes")
-    yield from _installed_plugin(_state(request), f"{registry}/{unique_name(_state(request), 'plugin')}:latest")
-
-
-def _installed_plugin(state: SuiteState, name: str) -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as folder:
-        os.mkdir(os.path.join(folder, "rootfs"))
-        with open(os.path.join(folder, "config.json"), "w") as handle:
-            json.dump(PLUGIN_CONFIG, handle)
-        state.sdk.create_plugin(name, folder)
-    try:
-        yield name
-    finally:
-        _quietly(state.sdk.remove_plugin, name, force=True)
-
-
-@pytest.fixture
-def plugin_tar() -> bytes:
-    """A plugin build context (config.json + rootfs/) as a tar, for PluginCreate."""
-    return tar_bytes({"config.json": json.dumps(PLUGIN_CONFIG), "rootfs/.keep": ""})
 
 
 def sweep(state: SuiteState) -> dict[str, int]:

@@ -44,7 +44,7 @@ def _cleanup(host: str) -> None:
     env = {**os.environ, "DOCKER_HOST": host}
     for command in ("docker rm -f dac-cli-1 dac-cli-2 dac-cli-3 dac-cli-logd dac-cli-health dac-cli-l1",
                     "docker network rm dac-cli-net", "docker volume rm dac-cli-vol dac-cli-vold",
-                    "docker rmi dac-cli-built", "docker rm -f dac-cli-mnt",
+                    "docker rmi dac-cli-built", "docker rm -f dac-cli-mnt dac-cli-trap",
                     "docker image prune -af --filter label=dac-cli=1"):
         subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=60)
     shutil.rmtree(BIND_SOURCE, ignore_errors=True)  # the script's bind mounts made it on the machine (dockerd)

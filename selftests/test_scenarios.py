@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import io
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import plugins.fixtures
+import plugins.bundle
 from conformance.cleanup import FOUND_BY_RUN_NAME
 from conformance.exchange import Exchange
 from conformance.expectations import load_ineligible
@@ -58,8 +59,10 @@ def test_scenarios_name_real_operations() -> None:
 
 
 def _fixture_names() -> set[str]:
+    """The fixtures of the suite's fixture plugins (plugins/bundle.py: plugins.fixtures*)."""
     names = set()
-    for _, obj in inspect.getmembers(plugins.fixtures):
+    modules = [importlib.import_module(name) for name in plugins.bundle.CORE if name.startswith("plugins.fixtures")]
+    for _, obj in [member for module in modules for member in inspect.getmembers(module)]:
         marker = getattr(obj, "_fixture_function_marker", None) or getattr(obj, "_pytestfixturefunction", None)
         if marker is not None:
             names.add(getattr(marker, "name", None) or obj.__name__)

@@ -41,16 +41,33 @@ class Shell:
         self.env.setdefault("HOME", "/root")
         self.cwd = io.cwd or "/"
         self.status = 0
+        self.traps: dict[int, str] = {}  # signal -> action (`trap`); SIGKILL is never trapped
 
     # --- entry points --------------------------------------------------------------------
     def run(self, argv: list[str]) -> int:
-        """A process's main: returns its exit code (128+n when signalled)."""
+        """A process's main: returns its exit code (128+n when signalled and not trapped)."""
         try:
             return self.exec_argv(argv, self.io.write, self.io.stdin)
         except Stopped as stop:
-            return 128 + stop.signal
+            code = self.trapped(stop)
+            return 128 + stop.signal if code is None else code
         except ExitShell as done:
             return done.code
+
+    def trapped(self, stop: Stopped) -> int | None:
+        """The exit code once this shell's trap for the signal ran (None: it traps none).  The trap's action
+        ends the process here: the interrupted command does not resume."""
+        action = self.traps.get(stop.signal) if stop.signal != 9 else None
+        if action is None:
+            return None
+        self.io.control.clear()
+        try:
+            self.run_script(action, self.io.write, self.io.stdin)
+        except ExitShell as done:
+            return done.code
+        except Stopped as again:
+            return 128 + again.signal
+        return 128 + stop.signal
 
     def lookup(self, name: str) -> str | None:
         if "/" in name:

@@ -403,11 +403,14 @@ def stop_container(state: State, container: Container, signal: int | None = None
                    timeout: float | None = None) -> None:
     """The Engine's stop: the stop signal, then SIGKILL once `timeout` seconds passed (default: the container's
     StopTimeout, else 10).  The main process is PID 1 of its namespace, which the kernel spares any signal
-    it has no handler for: the fake's commands install none, so only SIGKILL ends them, unless an init
+    it has no handler for: only a shell's `trap` installs one, so SIGKILL ends the others, unless an init
     (HostConfig.Init) stands in front and passes the signal on (dockerd 20.10: busybox `sleep` stopped with
     -t 1 exits 137, with --init 143)."""
     sig = signal or parse_signal(container.config.get("StopSignal"), 15)
     state.emit("container", "kill", container.id, container.attrs(state, signal=str(sig)))
+    trapped = container.control is not None and sig in container.control.handled
+    if trapped:
+        signal_container(state, container, sig, wait=False)
     if sig == 9 or container.host_config.get("Init"):
         signal_container(state, container, sig)
     else:

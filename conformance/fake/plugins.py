@@ -1,5 +1,5 @@
-"""Plugins: installed from a rootfs + config.json tar (PluginCreate) or pulled from the fake's registry, never
-enabled (the fake runs nothing).
+"""Plugins: installed from a rootfs + config.json tar (PluginCreate) or pulled from the fake's registry (with no
+rootfs); enabling runs the entrypoint in the rootfs and waits for its socket (plugin_runtime.py).
 
 What the Engine answers, as moby's plugin/backend_linux.go and plugin/v2/plugin.go show: a name without a tag
 means `:latest`; Settings.Env starts from the config's Env values; the list filters are `capability` and
@@ -13,9 +13,13 @@ import io
 import json
 import re
 import tarfile
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import plugin_runtime
+from .cmdlang import Control
+from .fs import FS
 from .identity import FAKE_VERSION
 from .registry import credentials, digest_for, registry_host
 from .routing import Route, route
@@ -37,6 +41,9 @@ class Plugin:
     config: dict[str, Any]
     enabled: bool = False
     env: list[str] = field(default_factory=list)  # Settings.Env
+    rootfs: FS = field(default_factory=FS)  # what PluginCreate's tar held under rootfs/ (a pull brings none)
+    control: Control | None = None  # the running entrypoint, while enabled (plugin_runtime.py)
+    thread: threading.Thread | None = None
 
 
 def _store(state: State) -> dict[str, Plugin]:
@@ -223,10 +230,19 @@ def plugin_create(ctx: Ctx) -> Response:
         if name in plugins:
             raise ApiError(409, f"plugin {name} already exists")
         env = [f"{e['Name']}={e['Value']}" for e in config.get("Env") or [] if e.get("Value") is not None]
-        plugin = Plugin(new_id(), name, config, env=env)
+        plugin = Plugin(new_id(), name, config, env=env, rootfs=_rootfs_from_tar(ctx.req.body))
         plugins[name] = plugin
         ctx.state.emit("plugin", "create", plugin.id, {"name": name})
     return empty(204)
+
+
+def _rootfs_from_tar(data: bytes) -> FS:
+    tree = FS()
+    try:
+        tree.extract(data)
+    except ApiError:
+        return FS()
+    return tree.subtree("/rootfs") if tree.is_dir("/rootfs") else FS()
 
 
 def _config_from_tar(data: bytes) -> dict[str, Any]:
@@ -258,6 +274,7 @@ def plugin_delete(ctx: Ctx) -> Response:
         plugin = get(ctx)
         if plugin.enabled and not ctx.qbool("force"):
             raise ApiError(409, f"plugin {plugin.name} is enabled")
+        plugin_runtime.stop(plugin)
         del _store(ctx.state)[plugin.name]
         ctx.state.emit("plugin", "remove", plugin.id, {"name": plugin.name})
     return empty(200)  # the Engine writes no body here (schemas/errata.yaml plugin-delete-empty-body)
@@ -283,15 +300,24 @@ def plugin_set(ctx: Ctx) -> Response:
 def plugin_enable(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin = get(ctx)
-    entry = (plugin.config.get("Entrypoint") or [""])[0]
-    raise ApiError(500, "failed to create shim task: OCI runtime create failed: unable to start container process: "
-                        f'exec: "{entry}": stat {entry}: no such file or directory: unknown')
+        if plugin.enabled:
+            raise ApiError(409, f"plugin already enabled: plugin {plugin.name} is enabled")  # dockerd 20.10.24 observed
+    plugin_runtime.start(plugin)  # outside the lock: it waits for the plugin's socket
+    with ctx.state.lock:
+        plugin.enabled = True
+        ctx.state.emit("plugin", "enable", plugin.id, {"name": plugin.name})
+    return empty(200)
 
 
 def plugin_disable(ctx: Ctx) -> Response:
     with ctx.state.lock:
         plugin = get(ctx)
-    raise ApiError(409, f"plugin is already disabled: plugin {plugin.name} found but disabled")
+        if not plugin.enabled:
+            raise ApiError(409, f"plugin is already disabled: plugin {plugin.name} found but disabled")
+        plugin.enabled = False
+    plugin_runtime.stop(plugin)
+    ctx.state.emit("plugin", "disable", plugin.id, {"name": plugin.name})
+    return empty(200)
 
 
 def plugin_push(ctx: Ctx) -> Response:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .fs import Entry, norm
-from .shell_io import ExitShell, Pipe, ProcessIO
+from .shell_io import ExitShell, Pipe, ProcessIO, Stopped, parse_signal
 from .wire import ApiError
 
 if TYPE_CHECKING:
@@ -54,6 +54,11 @@ def _sh(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdi
         return sub.status
     except ExitShell as done:
         return done.code
+    except Stopped as stop:
+        code = sub.trapped(stop)
+        if code is None:
+            raise
+        return code
 
 
 def _stdin_chunks(shell: Shell, stdin: Pipe | None):
@@ -366,7 +371,8 @@ def _cp_mv(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], s
     fs = shell.io.fs
     src, dest = norm(args[0], shell.cwd), norm(args[1], shell.cwd)
     entry = fs.get(src)
-    if entry is None:
+    symlink = argv[0].endswith("ln") and "-s" in argv  # a symlink's target need not exist
+    if entry is None and not symlink:
         write(2, f"{argv[0]}: can't stat '{args[0]}': No such file or directory\n".encode())
         return 1
     if fs.is_dir(dest):
@@ -376,8 +382,10 @@ def _cp_mv(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], s
         return 1
     if argv[0].endswith("ln"):
         fs.entries[fs.resolve(posixpath.dirname(dest)) + "/" + posixpath.basename(dest)] = Entry(
-            "symlink", 0o777, time.time(), linkname=args[0]) if "-s" in argv else entry
+            "symlink", 0o777, time.time(), linkname=args[0]) if symlink or entry is None else entry
         return 0
+    if entry is None:  # (only a symlink gets here without one)
+        return 1
     fs.write(dest, entry.data, entry.mode)
     if argv[0].endswith("mv"):
         fs.remove(src, recursive=True)
@@ -414,8 +422,28 @@ def _read(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], st
     return 0
 
 
+def _trap(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    """`trap ACTION SIG...` (`-` resets): the shell runs ACTION when the signal stops it (Shell.run)."""
+    if len(argv) < 3:
+        return 0
+    action = argv[1]
+    for name in argv[2:]:
+        try:
+            number = parse_signal(name)
+        except ApiError:
+            write(2, f"sh: trap: {name}: bad trap\n".encode())
+            return 1
+        if action == "-":
+            shell.traps.pop(number, None)
+            shell.io.control.handled.discard(number)
+        else:
+            shell.traps[number] = action
+            shell.io.control.handled.add(number)
+    return 0
+
+
 SHELL_ONLY: dict[str, Builtin] = {
-    "exit": _exit, "export": _export, "cd": _cd, ":": _const(0), "read": _read,
+    "exit": _exit, "export": _export, "cd": _cd, ":": _const(0), "read": _read, "trap": _trap,
 }
 
 BUILTINS: dict[str, Builtin] = {

@@ -102,6 +102,7 @@ class Control:
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.handled: set[int] = set()  # signals the process traps (a PID 1 gets only those, and SIGKILL)
         self._event = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -109,6 +110,11 @@ class Control:
     def kill(self, signal: int) -> None:
         self.signal = signal
         self._event.set()
+
+    def clear(self) -> None:
+        """The signal was handled (a shell trap): the process runs on."""
+        self.signal = None
+        self._event.clear()
 
     def pause(self) -> None:
         self._running.clear()
