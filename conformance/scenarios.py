@@ -44,6 +44,8 @@ KNOWN_REQUIRES = (
     "docker-engine",  # the target identifies as Docker Engine (behaviour the scenario relies on is Docker's)
     "image-index",  # --image-index: the engine reaches its image index (Docker Hub by default) for search
     "containerd-image-store", "graphdriver-image-store",  # from /info DriverStatus (plugins/safety.py image_store)
+    "swarm-peer",  # --swarm-peer: a second engine to join a swarm with (the embedded fake brings its own)
+    "engine-container-lookup",  # the Engine's own container lookup answers (a kind's profile may lack it)
 )
 
 

@@ -19,6 +19,7 @@ CORE = [
     "plugins.calls",
     "plugins.fixtures",
     "plugins.fixtures_cluster",
+    "plugins.fixtures_peer",
     "plugins.fixtures_plugins",
     "plugins.reporting",
     "plugins.allure_labels",

@@ -1,7 +1,8 @@
 """Safety and reach of the run: capabilities (`requires:`), the prune guard, registries, stale cleanup,
 operation coverage (which operations have no scenario) and (operation, status) coverage.
 
-Options: --cleanup-stale, --registry, --registry-auth, --registry-user, --registry-password.
+Options: --cleanup-stale, --registry, --registry-auth, --registry-user, --registry-password, --swarm-peer,
+--swarm-peer-addr.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the engine can reach its image index (ImageSearch runs; without it the scenario is skipped)")
     group.addoption("--registry-auth", default=os.environ.get("DAC_REGISTRY_AUTH"), metavar="HOST:PORT",
                     help="a registry with basic auth (htpasswd); $DAC_REGISTRY_AUTH")
+    group.addoption("--swarm-peer", default=os.environ.get("DAC_SWARM_PEER"), metavar="URL",
+                    help="a second engine, outside any swarm, that the target reaches over the network: SwarmJoin "
+                         "joins its swarm and NodeDelete removes it from the target's (the embedded fake brings "
+                         "its own); $DAC_SWARM_PEER")
+    group.addoption("--swarm-peer-addr", default=os.environ.get("DAC_SWARM_PEER_ADDR"), metavar="IP",
+                    help="the address the target reaches --swarm-peer at (its swarm's advertise address; default "
+                         "its URL's host, 127.0.0.1 for a unix socket); $DAC_SWARM_PEER_ADDR")
     group.addoption("--registry-user", default=os.environ.get("DAC_REGISTRY_USER"), metavar="USER")
     group.addoption("--registry-password", default=os.environ.get("DAC_REGISTRY_PASSWORD"), metavar="PASSWORD",
                     help="password for --registry-auth (never written to reports); $DAC_REGISTRY_PASSWORD")
@@ -164,6 +172,9 @@ def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
         (skips.NEEDS_CAPABILITY, f"relies on Docker Engine behaviour (target kind: {kind})"),
         "image-index": None if config.getoption("--image-index") else (skips.NEEDS_CAPABILITY,
         "needs an image index the engine can reach (Docker Hub by default): pass --image-index"),
+        "engine-container-lookup": None,  # unless the target's kind profile lacks it (target_lacks)
+        "swarm-peer": None if (state and state.config.is_fake) or config.getoption("--swarm-peer") else
+        (skips.NEEDS_CAPABILITY, "needs a second engine the target reaches: pass --swarm-peer URL"),
         "containerd-image-store": None if store == "containerd" else
         (skips.PRECONDITION, f"needs the containerd image store (this engine's: {store or 'unknown'})"),
         "graphdriver-image-store": None if store == "graphdriver" else

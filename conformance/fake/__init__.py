@@ -84,7 +84,10 @@ def start_fake(listen: str = "tcp://127.0.0.1:0", min_api: str = "1.25", max_api
         held = set(fake.faults)
         fake.faults.clear()
         try:
-            docker.APIClient(base_url=fake.url, version=min_api).init_swarm(advertise_addr="127.0.0.1")
+            # Its own address (unique among this process's fakes): another fake joins it there (swarm_model.MANAGERS)
+            state = getattr(engine, "state", None)
+            address = state.swarm.host_addr if state is not None else "127.0.0.1"
+            docker.APIClient(base_url=fake.url, version=min_api).init_swarm(advertise_addr=address)
         finally:
             fake.faults.update(held)
     return fake

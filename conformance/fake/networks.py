@@ -92,7 +92,7 @@ def network_create(ctx: Ctx) -> Response:
             raise ApiError(404, f'plugin "{driver}" not found')
         if driver in ("host", "null"):
             raise ApiError(403, f'only one instance of "{driver}" network is allowed')
-        if driver == "overlay" and not state.swarm.active:
+        if driver == "overlay" and not state.swarm.is_manager:
             raise ApiError(403, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm "
                                 "join\" to connect this node to swarm and try again.")
         ipam = body.get("IPAM") or {}

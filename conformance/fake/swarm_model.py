@@ -5,6 +5,7 @@ Handlers live in swarm.py (swarm, nodes) and services.py (services, tasks, logs,
 
 from __future__ import annotations
 
+import itertools
 import secrets as pysecrets
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 
 NOT_MANAGER = ("This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this "
                "node to swarm and try again.")
+WORKER = ("This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run "
+          "this command on a manager node or promote the current node to a manager.")
+
+# The managers of this process's fakes, by the address workers join them at ("IP:2377"): a fake's SwarmJoin
+# finds its manager here (swarmkit would dial it).
+MANAGERS: dict[str, SwarmState] = {}
+_addresses = itertools.count(3)
 ALREADY = "This node is already part of a swarm. Use \"docker swarm leave\" to leave this swarm and join another one."
 
 
@@ -64,16 +72,40 @@ class Task:
     control: Control | None = None
 
 
+@dataclass
+class Member:
+    """Another engine's node in this manager's swarm (a worker that joined)."""
+
+    node: Obj
+    hostname: str
+    addr: str
+    status: str = "ready"  # "down" once it left
+
+
 class SwarmState:
     def __init__(self, state: State) -> None:
         self.state = state
         self.active = False
+        self.host_addr = f"192.168.65.{next(_addresses) % 250 + 3}"  # one per fake: the managers' directory key
         self.reset()
 
+    @property
+    def is_manager(self) -> bool:
+        return self.active and self.role == "manager"
+
+    @property
+    def join_addr(self) -> str:
+        return f"{self.addr}:2377"
+
     def reset(self) -> None:
+        if MANAGERS.get(getattr(self, "addr", "") + ":2377") is self:
+            del MANAGERS[self.join_addr]
         self.node_id = ""
         self.swarm_id = ""
-        self.addr = "192.168.65.3"
+        self.addr = self.host_addr
+        self.role = "manager"
+        self.manager: SwarmState | None = None  # a worker's manager
+        self.members: dict[str, Member] = {}  # a manager's other nodes
         self.obj: Obj | None = None
         self.node: Obj | None = None
         self.services: dict[str, Obj] = {}
@@ -97,6 +129,8 @@ def require_manager(ctx: Ctx) -> SwarmState:
     swarm = ctx.state.swarm
     if not swarm.active:
         raise ApiError(503, NOT_MANAGER)
+    if swarm.role != "manager":
+        raise ApiError(503, WORKER)
     return swarm
 
 

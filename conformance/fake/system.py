@@ -28,7 +28,7 @@ def _ping(ctx: Ctx, head: bool) -> Response:
     with ctx.state.lock:
         swarm = ctx.state.swarm
         if swarm.active:
-            headers["Swarm"] = "active/manager"
+            headers["Swarm"] = f"active/{swarm.role}"
         else:
             headers["Swarm"] = "inactive"
     if head:
@@ -73,9 +73,14 @@ def _swarm_info(ctx: Ctx) -> dict[str, Any]:
     if not swarm.active:
         return {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False, "Error": "",
                 "RemoteManagers": None}
+    if swarm.role == "worker":  # moby daemon/cluster/swarm.go Info: Nodes, Managers and Cluster are a manager's
+        manager = swarm.manager
+        remotes = [{"NodeID": manager.node_id, "Addr": manager.join_addr}] if manager is not None else []
+        return {"NodeID": swarm.node_id, "NodeAddr": swarm.addr, "LocalNodeState": "active",
+                "ControlAvailable": False, "Error": "", "RemoteManagers": remotes}
     return {"NodeID": swarm.node_id, "NodeAddr": swarm.addr, "LocalNodeState": "active", "ControlAvailable": True,
-            "Error": "", "RemoteManagers": [{"NodeID": swarm.node_id, "Addr": f"{swarm.addr}:2377"}],
-            "Nodes": 1, "Managers": 1, "Cluster": swarm.info_cluster(ctx.version)}
+            "Error": "", "RemoteManagers": [{"NodeID": swarm.node_id, "Addr": swarm.join_addr}],
+            "Nodes": 1 + len(swarm.members), "Managers": 1, "Cluster": swarm.info_cluster(ctx.version)}
 
 
 def info(ctx: Ctx) -> Response:
