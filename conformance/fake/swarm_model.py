@@ -106,6 +106,7 @@ class SwarmState:
         self.role = "manager"
         self.manager: SwarmState | None = None  # a worker's manager
         self.members: dict[str, Member] = {}  # a manager's other nodes
+        self.volumes: dict[str, Any] = {}  # cluster volumes by ID (volumes.py ClusterVolume)
         self.obj: Obj | None = None
         self.node: Obj | None = None
         self.services: dict[str, Obj] = {}
