@@ -242,6 +242,19 @@ class ImageStore:
         del self.images[image.id]
         out.append({"Deleted": image.id})
         self.state.emit("image", "delete", image.id, {"name": image.id})
+        # moby daemon/images/image_delete.go: the layers the image held that no other image holds are released
+        # and listed too, as "Deleted: <chain id>", topmost first
+        alive = {chain for other in self.images.values() for chain in chain_ids(other)}
+        out += [{"Deleted": chain} for chain in reversed(chain_ids(image)) if chain not in alive]
+
+
+def chain_ids(image: Image) -> list[str]:
+    """The image's layer chain ids, bottom first (the OCI image spec's ChainID: the first diff id, then
+    sha256 of "<parent chain id> <diff id>")."""
+    out: list[str] = []
+    for diff_id in image.meta.get("rootfs", {}).get("diff_ids") or []:
+        out.append(diff_id if not out else "sha256:" + hashlib.sha256(f"{out[-1]} {diff_id}".encode()).hexdigest())
+    return out
 
 
 # --- rendering -------------------------------------------------------------------------------
