@@ -173,7 +173,7 @@ def capabilities(config: pytest.Config) -> dict[str, Missing | None]:
         "image-index": None if config.getoption("--image-index") else (skips.NEEDS_CAPABILITY,
         "needs an image index the engine can reach (Docker Hub by default): pass --image-index"),
         "engine-container-lookup": None,  # unless the target's kind profile lacks it (target_lacks)
-        "swarm-peer": None if (state and state.config.is_fake) or config.getoption("--swarm-peer") else
+        "swarm-peer": None if config.getoption("--swarm-peer") else
         (skips.NEEDS_CAPABILITY, "needs a second engine the target reaches: pass --swarm-peer URL"),
         "containerd-image-store": None if store == "containerd" else
         (skips.PRECONDITION, f"needs the containerd image store (this engine's: {store or 'unknown'})"),

@@ -36,8 +36,9 @@ class FakeEngine:
         self.url = server.url
         self.lacks: dict[str, str] = {}
         # Its registry answers ImageSearch; it keeps the Docker Engine's predefined networks; as a swarm
-        # manager it has a twin outside swarm mode for the scenarios that need one (plugins/calls.py engine).
-        self.provides = ("image-index", "docker-engine", "not-swarm-manager", "swarm-inactive")
+        # manager it has a twin outside swarm mode for the scenarios that need one (plugins/calls.py engine); a
+        # second engine to join swarms with is a fake of its own (plugins/fixtures_peer.py).
+        self.provides = ("image-index", "docker-engine", "not-swarm-manager", "swarm-inactive", "swarm-peer")
         self.registries = engine.registry.own_hosts()  # type: ignore[attr-defined]
 
     def require_login(self, host: str, user: str, password: str) -> None:
