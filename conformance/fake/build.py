@@ -319,7 +319,10 @@ def _step(ctx: Ctx, stage: _Stage, keyword: str, raw_args: str, text: str, conte
         elif keyword != "ARG" and not apply_instruction(stage.config, keyword, text, stage.args):
             raise BuildError(f"Unknown instruction: {keyword}")
         yield from say(f"Removing intermediate container {run_id[:12]}\n")
-    layer = layer_diff(fs, stage.fs) if keyword in ("RUN", "COPY", "ADD") else b""
+    # A RUN that changed no file commits no layer (dockerd 20.10 observed: its image has its parent's layers and
+    # an empty_layer history entry); COPY and ADD always commit one
+    changed = keyword in ("COPY", "ADD") or (keyword == "RUN" and bool(fs.changes(stage.fs)))
+    layer = layer_diff(fs, stage.fs) if changed else b""
     entry: dict[str, Any] = {"created": rfc3339(created), "created_by": created_by}
     if layer:
         stage.diff_ids.append(sha(layer))
