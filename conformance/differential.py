@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fnmatch
 import itertools
 import json
 import re
@@ -251,6 +252,7 @@ class Known:
     detail: str  # glob on the divergence's detail; "" = any
     reason: str
     evidence: str
+    scenarios: tuple[str, ...] = ()  # globs on the scenario ("promise:container-list-*"); () = any
 
 
 def load_known(path: Path = KNOWN) -> list[Known]:
@@ -265,13 +267,18 @@ def load_known(path: Path = KNOWN) -> list[Known]:
             raise DifferentialError(f"{where} ({raw['id']}): kind must be one of {', '.join(KINDS)}")
         if not str(raw.get("reason") or "").strip() or not str(raw.get("evidence") or "").strip():
             raise DifferentialError(f"{where} ({raw['id']}): a listed divergence needs a reason and evidence")
+        scenarios = raw.get("scenarios") or []
+        if not isinstance(scenarios, list) or not all(isinstance(g, str) and g for g in scenarios):
+            raise DifferentialError(f"{where} ({raw['id']}): scenarios must be a list of globs")
         out.append(Known(str(raw["id"]), tuple(raw["operations"]), raw["kind"], str(raw.get("pointer") or ""),
-                         str(raw.get("detail") or ""), str(raw["reason"]), str(raw["evidence"])))
+                         str(raw.get("detail") or ""), str(raw["reason"]), str(raw["evidence"]), tuple(scenarios)))
     return out
 
 
-def _lists(entry: Known, div: Divergence) -> bool:
+def lists_divergence(entry: Known, div: Divergence) -> bool:
     if div.kind != entry.kind or (div.operation not in entry.operations and "*" not in entry.operations):
+        return False
+    if entry.scenarios and not any(fnmatch.fnmatchcase(div.scenario, glob) for glob in entry.scenarios):
         return False
     if entry.pointer and not (pointers.matches(div.pointer, entry.pointer) if div.kind == "shape"
                               else entry.pointer == div.pointer):
@@ -288,7 +295,7 @@ def compare_runs(a_dir: Path, b_dir: Path, known: Iterable[Known] = (), labels: 
     divergences = []
     for key in sorted(set(a_run) & set(b_run)):
         for div in compare_pair(a_run[key], b_run[key], catalog, labels):
-            div.listed = next((k.id for k in known if _lists(k, div)), "")
+            div.listed = next((k.id for k in known if lists_divergence(k, div)), "")
             divergences.append(div)
     used = {d.listed for d in divergences if d.listed}
     return {"format": 1, "labels": list(labels), "a": str(a_dir), "b": str(b_dir),

@@ -1,6 +1,6 @@
 """A volume-driver plugin's API, served by the suite on a unix socket of this machine.
 
-The test plugin the suite enables (plugins/fixtures.py `working_plugin`) runs a shell that links its socket
+The test plugin the suite enables (plugins/fixtures_plugins.py `working_plugin`) runs a shell that links its socket
 (/run/docker/plugins/<socket>) to this one: the daemon dials it (moby plugin/manager_linux.go pluginPostStart)
 and may call the volume-driver protocol on it (VolumeDriver.List when volumes are listed).  The answers are
 those of a driver with no volumes (docker/go-plugins-helpers volume: {"Volumes": []}, {"Err": ""})."""
@@ -61,7 +61,6 @@ class PluginSocket:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-        for leftover in (self.path,):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         os.rmdir(self.folder)

@@ -2,13 +2,13 @@
 and NodeDelete (the peer joins the target's swarm as a worker, leaves, and the target removes its node).
 
 The peer is --swarm-peer (an engine outside any swarm that the target reaches at --swarm-peer-addr); with the
-embedded fake as the target, a fake of its own (fakes of one process reach each other's swarms).  Both
+embedded fake as the target, a fake of its own (plugins.session own_fake: fakes of one process reach each
+other's swarms).  Managers are joined where /info says they are (Swarm.RemoteManagers).  Both
 fixtures leave the swarms they made or joined, also when the scenario fails.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,31 +19,33 @@ import docker.errors
 import pytest
 
 from conformance import skips
-from conformance.fake import start_fake
 from plugins.fixtures import _quietly, _requires, _state
 from plugins.safety import needs_outside_swarm_twin
-from plugins.session import SuiteState
+from plugins.session import SuiteState, own_fake
 
-_fake_addresses = itertools.count(1)
 PEER_API = "1.25"  # init, join, leave and the node calls exist there; the peer is any Engine from 1.25
 
 
 @pytest.fixture(scope="session")
-def swarm_peer(request: pytest.FixtureRequest) -> Iterator[tuple[docker.APIClient, str]]:
-    """(a client of the peer engine, the IP the target reaches it at)."""
+def swarm_peer(request: pytest.FixtureRequest) -> Iterator[tuple[docker.APIClient, str | None]]:
+    """(a client of the peer engine, the IP the target reaches it at; None: the peer's own choice)."""
     _requires(request, "swarm-peer")
     state = _state(request)
     url = request.config.getoption("--swarm-peer")
     if url:
-        host = urlparse(url).hostname if not url.startswith("unix://") else None
-        yield docker.APIClient(base_url=url, version=PEER_API), request.config.getoption("--swarm-peer-addr") or \
-            host or "127.0.0.1"
+        host = urlparse(url).hostname if not url.startswith("unix://") else "127.0.0.1"
+        yield docker.APIClient(base_url=url, version=PEER_API), request.config.getoption("--swarm-peer-addr") or host
         return
-    peer = start_fake(min_api=state.catalog.versions[0], max_api=state.catalog.versions[-1])
+    peer = own_fake(state)  # the embedded fake's own peer (a fake advertises an address of its own)
     try:
-        yield docker.APIClient(base_url=peer.url, version=PEER_API), f"10.99.{next(_fake_addresses) % 250}.2"
+        yield peer.api, None
     finally:
-        peer.stop()
+        peer.fake.stop()
+
+
+def _manager_addr(client: docker.APIClient) -> list[str]:
+    """Where workers join this manager: /info's Swarm.RemoteManagers (a manager lists itself there)."""
+    return [str(m["Addr"]) for m in (client.info()["Swarm"].get("RemoteManagers") or [])]
 
 
 def _joining_node(request: pytest.FixtureRequest) -> SuiteState:
@@ -59,30 +61,31 @@ def _leave(client: docker.APIClient) -> None:
 
 
 @pytest.fixture
-def peer_manager(request: pytest.FixtureRequest, swarm_peer: tuple[docker.APIClient, str]) -> Iterator[dict[str, Any]]:
+def peer_manager(request: pytest.FixtureRequest,
+                 swarm_peer: tuple[docker.APIClient, str | None]) -> Iterator[dict[str, Any]]:
     """{peer_manager.addr} (HOST:2377) and {peer_manager.token} (its worker token): the peer as the manager of a
     swarm of its own, for the target (outside any swarm) to join; afterwards the target leaves, then the peer."""
     _requires(request, "swarm-inactive", "global-changes")
     peer, addr = swarm_peer
     joining = _joining_node(request)
-    peer.init_swarm(advertise_addr=addr, listen_addr=f"{addr}:2377" if addr.startswith("10.99.") else "0.0.0.0:2377")
+    peer.init_swarm(advertise_addr=addr, listen_addr="0.0.0.0:2377")
     try:
-        yield {"addr": f"{addr}:2377", "token": peer.inspect_swarm()["JoinTokens"]["Worker"]}
+        yield {"addr": _manager_addr(peer)[0], "token": peer.inspect_swarm()["JoinTokens"]["Worker"]}
     finally:
         _leave(joining.api)
         _leave(peer)
 
 
 @pytest.fixture
-def departed_worker(request: pytest.FixtureRequest, swarm_peer: tuple[docker.APIClient, str]) -> Iterator[str]:
+def departed_worker(request: pytest.FixtureRequest,
+                    swarm_peer: tuple[docker.APIClient, str | None]) -> Iterator[str]:
     """The node id of the peer after it joined the target's swarm as a worker and left it again: the target lists
     it as down (waited for, up to 30 s: a manager sees a departed worker down once its heartbeats stop)."""
     _requires(request, "swarm-manager", "global-changes")
     state = _state(request)
     peer, addr = swarm_peer
-    swarm = state.sdk.inspect_swarm()
-    remotes = [m["Addr"] for m in (state.sdk.info()["Swarm"].get("RemoteManagers") or [])]
-    peer.join_swarm(remotes, swarm["JoinTokens"]["Worker"], listen_addr="0.0.0.0:2377", advertise_addr=addr)
+    token = state.sdk.inspect_swarm()["JoinTokens"]["Worker"]
+    peer.join_swarm(_manager_addr(state.sdk), token, listen_addr="0.0.0.0:2377", advertise_addr=addr)
     node_id = str(peer.info()["Swarm"]["NodeID"])
     try:
         peer.leave_swarm()

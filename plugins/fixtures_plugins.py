@@ -4,17 +4,20 @@ global-changes).
 `plugin` has an empty rootfs and cannot be enabled.  `working_plugin` can: its rootfs is the test image's file
 system (a container of it, exported), and its entrypoint links the plugin socket the daemon dials to a socket
 the suite serves on this machine (conformance/plugin_socket.py), then waits for SIGTERM.  So it needs the
-engine on this machine (a unix:// target, or the embedded fake, which sees the link and dials nothing).
+engine on this machine (a unix:// or loopback target; the embedded fake sees the link and dials nothing).
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -34,7 +37,7 @@ PLUGIN_CONFIG = {
 }
 
 
-def working_config(socket: str) -> dict[str, object]:
+def working_config(socket: str) -> dict[str, Any]:
     """PLUGIN_CONFIG for a plugin that enables: its socket is a link to `socket`; SIGTERM ends it at once (a
     shell as PID 1 ignores an untrapped SIGTERM, and the daemon would wait 10 s before SIGKILL)."""
     script = (f"ln -s {socket} /run/docker/plugins/{PLUGIN_CONFIG['Interface']['Socket']} && "  # type: ignore[index]
@@ -57,11 +60,14 @@ def registry_plugin(request: pytest.FixtureRequest, registry: str) -> Iterator[s
     yield from _installed_plugin(_state(request), f"{registry}/{unique_name(_state(request), 'plugin')}:latest")
 
 
-def _installed_plugin(state: SuiteState, name: str) -> Iterator[str]:
+def _installed_plugin(state: SuiteState, name: str, config: dict[str, Any] = PLUGIN_CONFIG,
+                      rootfs: Callable[[str], None] = os.mkdir) -> Iterator[str]:
+    """PluginCreate of `name` from `config` and a rootfs folder `rootfs(path)` fills (default: empty); removed
+    (forced) afterwards."""
     with tempfile.TemporaryDirectory() as folder:
-        os.mkdir(os.path.join(folder, "rootfs"))
+        rootfs(os.path.join(folder, "rootfs"))
         with open(os.path.join(folder, "config.json"), "w") as handle:
-            json.dump(PLUGIN_CONFIG, handle)
+            json.dump(config, handle)
         state.sdk.create_plugin(name, folder)
     try:
         yield name
@@ -79,7 +85,7 @@ def plugin_tar() -> bytes:
 def plugin_socket(request: pytest.FixtureRequest) -> Iterator[str]:
     """The path of the socket the working plugin links to (served by this process for the session)."""
     state = _state(request)
-    if not (state.config.is_fake or state.url.startswith("unix://")):
+    if not on_this_machine(state.url):
         skips.skip(skips.NEEDS_CAPABILITY, "a plugin that enables needs the engine on this machine (its socket is "
                                            f"served by the suite; target {state.target.address})")
     served = PluginSocket()
@@ -87,6 +93,18 @@ def plugin_socket(request: pytest.FixtureRequest) -> Iterator[str]:
         yield served.path
     finally:
         served.close()
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether the engine at `url` is this machine's: a unix socket, or TCP to a loopback address (the
+    embedded fake listens on one)."""
+    if url.startswith("unix://"):
+        return True
+    host = urlparse(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _export_image(state: SuiteState, folder: str) -> None:
@@ -106,16 +124,8 @@ def working_plugin(request: pytest.FixtureRequest, plugin_socket: str) -> Iterat
     """An installed, disabled plugin that PluginEnable can enable (see the module's docstring)."""
     _requires(request, "global-changes")
     state = _state(request)
-    name = f"{unique_name(state, 'wplugin')}:latest"
-    with tempfile.TemporaryDirectory() as folder:
-        _export_image(state, os.path.join(folder, "rootfs"))
-        with open(os.path.join(folder, "config.json"), "w") as handle:
-            json.dump(working_config(plugin_socket), handle)
-        state.sdk.create_plugin(name, folder)
-    try:
-        yield name
-    finally:
-        _quietly(state.sdk.remove_plugin, name, force=True)
+    yield from _installed_plugin(state, f"{unique_name(state, 'wplugin')}:latest", working_config(plugin_socket),
+                                 lambda folder: _export_image(state, folder))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.differential import Known, compare_pair, compare_runs, framing, load_known, shape
+from conformance.differential import Known, compare_pair, compare_runs, framing, lists_divergence, load_known, shape
 from conformance.spec import SpecCatalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,15 @@ def test_a_known_divergence_needs_a_reason_and_evidence(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reason and evidence"):
         load_known(bad)
     assert all(isinstance(k, Known) and k.reason and k.evidence for k in load_known())
+
+
+def test_a_known_divergence_with_scenarios_lists_only_theirs() -> None:
+    div = compare_pair(_rec(404, {"message": "x"}), _rec(500, {"message": "x"}), CATALOG)[0]
+    entry = Known("k", ("ContainerInspect",), "status", "", "", "r", "e", ("promise:container-*",))
+    assert not lists_divergence(entry, div)  # its scenario is "ok"
+    div.scenario = "promise:container-list-image"
+    assert lists_divergence(entry, div)
+    assert lists_divergence(Known("k", ("ContainerInspect",), "status", "", "", "r", "e"), div)  # no scenarios: any
 
 
 def _fake_run(folder: Path, *extra: str) -> Path:

@@ -274,13 +274,7 @@ def _from(state: Any, text: str, stages: dict[str, str], say: Any) -> Iterator[b
             repo = normalize(ref).rsplit(":", 1)[0]
             raise BuildError(f"pull access denied for {repo}, repository does not exist or may require "
                              "'docker login': denied: requested access to the resource is denied")
-        meta = image.meta
-        new.config = json.loads(json.dumps(meta.get("config") or {}))
-        new.fs = image.fs.copy()
-        new.history = list(meta.get("history") or [])
-        new.diff_ids = list(meta.get("rootfs", {}).get("diff_ids") or [])
-        new.layers = list(image.layers)
-        new.image_id = image.id
+        _adopt(new, image)
     if new.name:
         stages[new.name] = image.id
     yield from say(f" ---> {image.id[7:19]}\n")
@@ -360,6 +354,7 @@ def _cached(state: Any, parent: str, created_by: str) -> Any:
 
 
 def _adopt(stage: _Stage, image: Any) -> None:
+    """The stage builds on `image` from here (FROM, or a step the cache found)."""
     meta = image.meta
     stage.config = json.loads(json.dumps(meta.get("config") or {}))
     stage.fs = image.fs.copy()

@@ -191,50 +191,49 @@ def _text(text: Callable[[Shell, list[str]], str]) -> Builtin:
     return run
 
 
-def _touch(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+def _on_operands(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], refusal: str,
+                 act: Callable[[str, str], int], existing_only: bool = False) -> int:
+    """`act(name, path)` for each operand (its status; the worst one is the command's).  An operand below a
+    read-only mount is refused with busybox's `refusal` + ": Read-only file system" (rm: only one that exists)."""
     status = 0
     for name in argv[1:]:
         if name.startswith("-"):
             continue
-        if shell.io.fs.read_only(norm(name, shell.cwd)):
-            write(2, f"touch: {name}: Read-only file system\n".encode())
+        path = norm(name, shell.cwd)
+        if (not existing_only or shell.io.fs.exists(path)) and shell.io.fs.read_only(path):
+            write(2, f"{refusal.format(name=name)}: Read-only file system\n".encode())
             status = 1
             continue
-        shell.io.fs.touch(norm(name, shell.cwd))
+        status = act(name, path) or status
     return status
+
+
+def _touch(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
+    def touch(name: str, path: str) -> int:
+        shell.io.fs.touch(path)
+        return 0
+    return _on_operands(shell, argv, write, "touch: {name}", touch)
 
 
 def _mkdir(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
-    parents = "-p" in argv
-    status = 0
-    for name in argv[1:]:
-        if name.startswith("-"):
-            continue
-        if shell.io.fs.read_only(norm(name, shell.cwd)):
-            write(2, f"mkdir: can't create directory '{name}': Read-only file system\n".encode())
-            status = 1
-            continue
-        shell.io.fs.mkdir(norm(name, shell.cwd), parents=parents)
-    return status
+    def mkdir(name: str, path: str) -> int:
+        shell.io.fs.mkdir(path, parents="-p" in argv)
+        return 0
+    return _on_operands(shell, argv, write, "mkdir: can't create directory '{name}'", mkdir)
 
 
 def _rm(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:
     flags = "".join(a[1:] for a in argv[1:] if a.startswith("-"))
-    status = 0
-    for name in argv[1:]:
-        if name.startswith("-"):
-            continue
-        if shell.io.fs.exists(norm(name, shell.cwd)) and shell.io.fs.read_only(norm(name, shell.cwd)):
-            write(2, f"rm: can't remove '{name}': Read-only file system\n".encode())
-            status = 1
-            continue
+
+    def rm(name: str, path: str) -> int:
         try:
-            shell.io.fs.remove(norm(name, shell.cwd), recursive="r" in flags or "R" in flags)
+            shell.io.fs.remove(path, recursive="r" in flags or "R" in flags)
         except ApiError:
             if "f" not in flags:
                 write(2, f"rm: can't remove '{name}': No such file or directory\n".encode())
-                status = 1
-    return status
+                return 1
+        return 0
+    return _on_operands(shell, argv, write, "rm: can't remove '{name}'", rm, existing_only=True)
 
 
 def _ls(shell: Shell, argv: list[str], write: Callable[[int, bytes], None], stdin: Pipe | None) -> int:

@@ -98,7 +98,7 @@ class SwarmState:
         return f"{self.addr}:2377"
 
     def reset(self) -> None:
-        if MANAGERS.get(getattr(self, "addr", "") + ":2377") is self:
+        if hasattr(self, "addr") and MANAGERS.get(self.join_addr) is self:  # (no addr yet: the first reset)
             del MANAGERS[self.join_addr]
         self.node_id = ""
         self.swarm_id = ""

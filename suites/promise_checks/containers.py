@@ -32,9 +32,9 @@ The documents:
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
+import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -158,11 +158,13 @@ def _finish_wait(conn: Conn, raw: Any) -> dict[str, Any]:
 
 def _mac_request(run: PromiseRun, data: dict[str, Any]) -> dict[str, Any]:
     """The MAC address the lifecycle asks for on bridge: the container-wide Config.MacAddress below 1.44, the
-    endpoint's MacAddress from 1.44 (the spec deprecates the first there and drops it at 1.52).  One per API
+    endpoint's MacAddress from 1.44 (the spec deprecates the first there and drops it at 1.52).  One per run, API
     version and worker, locally administered (02:...), so that lifecycles running side by side never share one."""
+    state = run.engine.state
     major, minor = parse(run.version)
-    worker = int(re.sub(r"\D", "", os.environ.get("PYTEST_XDIST_WORKER", "")) or 0)
-    mac = data["life"]["mac"] = f"02:42:ac:dd:{minor % 256:02x}:{worker % 256:02x}"
+    worker = int(re.sub(r"\D", "", state.worker) or 0)  # "gw3" -> 3; "main" -> 0
+    run_byte = zlib.crc32(state.run_id.encode()) & 0xFF  # a run id need not be hex (--run-id)
+    mac = data["life"]["mac"] = f"02:{run_byte:02x}:ac:dd:{minor % 256:02x}:{worker % 256:02x}"
     if (major, minor) < (1, 44):
         return {"MacAddress": mac}
     return {"NetworkingConfig": {"EndpointsConfig": {"bridge": {"MacAddress": mac}}}}
